@@ -1,0 +1,389 @@
+// init.c is PID 1 of an openfc sandbox (package internal/sandbox/linux).
+//
+// The Go driver starts it with clone(2) in new PID, mount, network, IPC and
+// UTS namespaces, already limited by PR_SET_PDEATHSIG. The init then:
+//
+//  1. reads its whole configuration from fd 3 until EOF. The driver writes it
+//     only after it has placed this process in the instance's cgroups, so
+//     nothing of the instance runs outside them;
+//  2. enters a new cgroup namespace, makes every mount private, builds the
+//     root file system on a tmpfs from the mount operations it was given,
+//     brings the loopback interface up, sets the hostname, pivot_roots and
+//     remounts the root read-only;
+//  3. forks the runtime, which drops every capability, sets no_new_privs,
+//     becomes the unprivileged uid/gid, installs the seccomp filter (raw BPF
+//     assembled by the driver) and execs;
+//  4. stays as PID 1: reaps zombies, forwards termination signals to the
+//     runtime and, when the runtime ends, reports its wait status and exits,
+//     which makes the kernel kill everything left in the PID namespace.
+//
+// Everything it has to say goes to fd 4 as records [kind u8][len u32][data]:
+// 'E' a set-up error message (then it exits 1), 'R' the runtime has been
+// exec'ed, 'X' the runtime's raw wait status (int32).
+//
+// Configuration records on fd 3 have the same framing; kinds are listed in
+// config_linux.go. Build: go generate (see init_linux.go).
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CONFIG_FD 3
+#define REPORT_FD 4
+#define MAX_ITEMS 4096
+
+extern char **environ;
+
+static char *root;
+static char *hostname;
+static char *dir = "/";
+static char *path;
+static char *argv_[MAX_ITEMS];
+static int argc_;
+static char *envp_[MAX_ITEMS];
+static int envc_;
+static unsigned char *filter;
+static uint32_t filter_len;
+static int loopback;
+static uint32_t uid = 65534, gid = 65534;
+static char *ops[MAX_ITEMS];
+static uint32_t op_lens[MAX_ITEMS];
+static int nops;
+
+static void report(char kind, const void *data, uint32_t len) {
+	unsigned char hdr[5];
+	hdr[0] = (unsigned char)kind;
+	memcpy(hdr + 1, &len, 4);
+	// One write per record: the parent reads records atomically (< PIPE_BUF).
+	unsigned char buf[5 + 1024];
+	if (len > 1024) len = 1024;
+	memcpy(buf, hdr, 5);
+	memcpy(buf + 1, &len, 4);
+	memcpy(buf + 5, data, len);
+	ssize_t n;
+	do {
+		n = write(REPORT_FD, buf, 5 + len);
+	} while (n < 0 && errno == EINTR);
+}
+
+static void fail(const char *fmt, ...) {
+	char msg[900];
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n < 0) n = 0;
+	if (n > (int)sizeof msg - 1) n = sizeof msg - 1;
+	if (saved) n += snprintf(msg + n, sizeof msg - n, ": %s", strerror(saved));
+	if (n > (int)sizeof msg - 1) n = sizeof msg - 1;
+	report('E', msg, (uint32_t)n);
+	_exit(1);
+}
+
+static unsigned char *read_all(int fd, size_t *len) {
+	size_t cap = 1 << 16, n = 0;
+	unsigned char *b = malloc(cap);
+	if (!b) fail("config: malloc");
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			b = realloc(b, cap);
+			if (!b) fail("config: realloc");
+		}
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) fail("config: read");
+		if (r == 0) break;
+		n += (size_t)r;
+	}
+	*len = n;
+	return b;
+}
+
+// parse reads the records; string data is NUL-terminated in place by the
+// driver (every string record ends with a NUL byte).
+static void parse(unsigned char *b, size_t len) {
+	size_t i = 0;
+	while (i < len) {
+		if (len - i < 5) {
+			errno = 0;
+			fail("config: short record");
+		}
+		char kind = (char)b[i];
+		uint32_t n;
+		memcpy(&n, b + i + 1, 4);
+		i += 5;
+		if (n > len - i) {
+			errno = 0;
+			fail("config: record %c too long", kind);
+		}
+		char *s = (char *)(b + i);
+		switch (kind) {
+		case 'R': root = s; break;
+		case 'H': hostname = s; break;
+		case 'D': dir = s; break;
+		case 'P': path = s; break;
+		case 'A': if (argc_ < MAX_ITEMS - 1) argv_[argc_++] = s; break;
+		case 'E': if (envc_ < MAX_ITEMS - 1) envp_[envc_++] = s; break;
+		case 'F': filter = b + i; filter_len = n; break;
+		case 'L': loopback = 1; break;
+		case 'U': memcpy(&uid, s, 4); break;
+		case 'G': memcpy(&gid, s, 4); break;
+		case 'M':
+			if (nops < MAX_ITEMS) {
+				ops[nops] = s;
+				op_lens[nops] = n;
+				nops++;
+			}
+			break;
+		default:
+			errno = 0;
+			fail("config: unknown record %c", kind);
+		}
+		i += n;
+	}
+	if (!root || !path) {
+		errno = 0;
+		fail("config: root and path are required");
+	}
+}
+
+static void mkdir_p(char *p, mode_t mode) {
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/') continue;
+		*c = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) fail("mkdir %s", p);
+		*c = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST) fail("mkdir %s", p);
+}
+
+static void parent_dirs(char *p) {
+	char *slash = strrchr(p, '/');
+	if (!slash || slash == p) return;
+	*slash = 0;
+	mkdir_p(p, 0755);
+	*slash = '/';
+}
+
+// field returns the idx-th NUL-separated field of op (or "" when absent).
+static char *field(int op, int idx) {
+	char *s = ops[op], *end = ops[op] + op_lens[op];
+	for (int k = 0; k < idx; k++) {
+		s += strlen(s) + 1;
+		if (s >= end) return "";
+	}
+	return s;
+}
+
+static void do_op(int op) {
+	char full[4096];
+	char *kind = field(op, 0);
+	char *dst = field(op, 1);
+	if (snprintf(full, sizeof full, "%s%s", root, dst) >= (int)sizeof full) {
+		errno = ENAMETOOLONG;
+		fail("op %s %s", kind, dst);
+	}
+	if (!strcmp(kind, "mkdir")) {
+		mode_t mode = (mode_t)strtoul(field(op, 2), NULL, 8);
+		mkdir_p(full, mode);
+		if (chmod(full, mode) < 0) fail("chmod %s", dst);
+	} else if (!strcmp(kind, "symlink")) {
+		parent_dirs(full);
+		if (symlink(field(op, 2), full) < 0 && errno != EEXIST) fail("symlink %s", dst);
+	} else if (!strcmp(kind, "file")) {
+		mode_t mode = (mode_t)strtoul(field(op, 2), NULL, 8);
+		char *content = field(op, 3);
+		parent_dirs(full);
+		int fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+		if (fd < 0) fail("create %s", dst);
+		size_t n = strlen(content);
+		if (write(fd, content, n) != (ssize_t)n) fail("write %s", dst);
+		close(fd);
+		if (chmod(full, mode) < 0) fail("chmod %s", dst);
+	} else if (!strcmp(kind, "tmpfs")) {
+		unsigned long flags = strtoul(field(op, 2), NULL, 10);
+		mkdir_p(full, 0755);
+		if (mount("tmpfs", full, "tmpfs", flags, field(op, 3)) < 0) fail("mount tmpfs %s", dst);
+	} else if (!strcmp(kind, "proc")) {
+		mkdir_p(full, 0555);
+		if (mount("proc", full, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			fail("mount proc %s", dst);
+	} else if (!strcmp(kind, "bind")) {
+		char *src = field(op, 2);
+		unsigned long flags = strtoul(field(op, 3), NULL, 10);
+		int isfile = field(op, 4)[0] == 'f';
+		if (isfile) {
+			parent_dirs(full);
+			int fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd < 0 && errno != EEXIST) fail("create %s", dst);
+			if (fd >= 0) close(fd);
+		} else {
+			mkdir_p(full, 0755);
+		}
+		if (mount(src, full, NULL, MS_BIND, NULL) < 0) fail("bind %s on %s", src, dst);
+		if (flags && mount(NULL, full, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+			fail("remount %s", dst);
+	} else {
+		errno = 0;
+		fail("unknown op %s", kind);
+	}
+}
+
+static void loopback_up(void) {
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) fail("loopback socket");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail("loopback flags");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("loopback up");
+	close(s);
+}
+
+static void drop_privileges(void) {
+	// Bounding set first (needs CAP_SETPCAP, which we still have).
+	for (int c = 0; c <= 63; c++) {
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) fail("drop capability %d", c);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		fail("clear ambient capabilities");
+	if (setgroups(0, NULL) < 0) fail("setgroups");
+	if (setresgid(gid, gid, gid) < 0) fail("setresgid %u", gid);
+	if (setresuid(uid, uid, uid) < 0) fail("setresuid %u", uid);
+	// setresuid cleared the permitted and effective sets; the inheritable
+	// set survives it and is not limited by the bounding set: clear it.
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof data);
+	if (syscall(SYS_capset, &hdr, data) < 0) fail("capset");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no_new_privs");
+}
+
+static void run_child(int execfd) {
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setsid() < 0) fail("setsid");
+	if (chdir(dir) < 0) fail("chdir %s", dir);
+	drop_privileges();
+	if (filter) {
+		struct sock_fprog prog = {
+			.len = (unsigned short)(filter_len / sizeof(struct sock_filter)),
+			.filter = (struct sock_filter *)filter,
+		};
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) fail("seccomp");
+	}
+	argv_[argc_] = NULL;
+	envp_[envc_] = NULL;
+	if (argc_ == 0) {
+		argv_[0] = path;
+		argv_[1] = NULL;
+	}
+	environ = envp_;
+	execvp(path, argv_);
+	char msg[600];
+	int n = snprintf(msg, sizeof msg, "exec %s: %s", path, strerror(errno));
+	if (n > (int)sizeof msg - 1) n = sizeof msg - 1;
+	if (write(execfd, msg, (size_t)n) < 0) {
+		// Nothing left to tell anyone.
+	}
+	_exit(127);
+}
+
+int main(void) {
+	if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) return 1;
+	size_t len;
+	unsigned char *cfg = read_all(CONFIG_FD, &len);
+	close(CONFIG_FD);
+	parse(cfg, len);
+
+	// The driver has placed us in the instance's cgroups: make them our root.
+	if (unshare(CLONE_NEWCGROUP) < 0) fail("unshare cgroup namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make mounts private");
+	if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755") < 0)
+		fail("mount root tmpfs");
+	for (int i = 0; i < nops; i++) do_op(i);
+	if (loopback) loopback_up();
+	if (hostname && sethostname(hostname, strlen(hostname)) < 0) fail("sethostname");
+	if (chdir(root) < 0) fail("chdir root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
+	if (umount2(".", MNT_DETACH) < 0) fail("detach old root");
+	if (chdir("/") < 0) fail("chdir /");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		fail("remount root read-only");
+
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+
+	int execpipe[2];
+	if (pipe2(execpipe, O_CLOEXEC) < 0) fail("pipe");
+	pid_t child = fork();
+	if (child < 0) fail("fork");
+	if (child == 0) {
+		close(execpipe[0]);
+		run_child(execpipe[1]);
+	}
+	close(execpipe[1]);
+	char msg[600];
+	ssize_t n;
+	do {
+		n = read(execpipe[0], msg, sizeof msg);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		report('E', msg, (uint32_t)n);
+		_exit(1);
+	}
+	close(execpipe[0]);
+	report('R', "", 0);
+
+	for (;;) {
+		siginfo_t info;
+		int sig = sigwaitinfo(&all, &info);
+		if (sig < 0) continue;
+		if (sig == SIGCHLD) {
+			int status;
+			pid_t p;
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (p == child) {
+					int32_t st = status;
+					report('X', &st, 4);
+					// Exiting makes the kernel kill the rest of the namespace.
+					_exit(0);
+				}
+			}
+			continue;
+		}
+		switch (sig) {
+		case SIGTERM: case SIGINT: case SIGHUP: case SIGQUIT:
+		case SIGUSR1: case SIGUSR2: case SIGWINCH: case SIGCONT:
+			kill(child, sig);
+			break;
+		default:
+			break;
+		}
+	}
+}
