@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -337,5 +338,30 @@ func TestBootstrapLifecycleHooks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBootstrapPythonZygote checks that the Python bootstrap can be
+// imported and preloaded by a parent that forks and serves in the child.
+func TestBootstrapPythonZygote(t *testing.T) {
+	in := launch(t, "python3", instanceOptions{})
+	// Replace the command: a zygote that imports, preloads and forks.
+	in.stop()
+	if err := os.Remove(in.socket); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	rt, _ := Lookup("python3")
+	cmd, err := rt.Command(CommandOptions{BootstrapDir: bootDir, CodeDir: in.codeDir, Socket: in.socket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zygote := "import os,sys;sys.path.insert(0,sys.argv[1]);import openfc_bootstrap as b;b.preload()\n" +
+		"pid=os.fork()\n" +
+		"if pid==0: b.serve(os.environ['FC_SERVER_SOCKET'])\n" +
+		"os.waitpid(pid,0)"
+	z := relaunch(t, in, cmd, []string{cmd.Args[0], "-B", "-c", zygote, bootDir})
+	z.waitReady(t)
+	if r := z.do(t, call{handler: "index.echo", rid: "req-z", body: "fork"}); r.body != "echo:fork" {
+		t.Errorf("invoke through forked child = %d %q, want echo:fork", r.status, r.body)
 	}
 }

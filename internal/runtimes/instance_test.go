@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -85,13 +86,14 @@ func (o *output) waitFor(t testing.TB, subs ...string) string {
 
 // instance is a bootstrap started as a plain child process.
 type instance struct {
-	rt     Runtime
-	socket string
-	client *http.Client
-	stdout *output
-	stderr *output
-	exited chan struct{}
-	kill   func()
+	rt      Runtime
+	codeDir string
+	socket  string
+	client  *http.Client
+	stdout  *output
+	stderr  *output
+	exited  chan struct{}
+	kill    func()
 }
 
 // stop kills the process and waits for it to end.
@@ -134,9 +136,24 @@ func launch(t testing.TB, name string, opts instanceOptions) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{rt: rt, socket: sock, stdout: newOutput(), stderr: newOutput(), exited: make(chan struct{})}
-	c := exec.Command(cmd.Args[0], cmd.Args[1:]...)
-	c.Env = cmd.Env
+	return run(t, &instance{rt: rt, codeDir: code, socket: sock}, cmd.Args, cmd.Env)
+}
+
+// relaunch runs args with cmd's environment in place of in's stopped
+// process, on the same socket and code folder.
+func relaunch(t testing.TB, in *instance, cmd Command, args []string) *instance {
+	t.Helper()
+	return run(t, &instance{rt: in.rt, codeDir: in.codeDir, socket: in.socket}, args, cmd.Env)
+}
+
+func run(t testing.TB, in *instance, args, env []string) *instance {
+	t.Helper()
+	in.stdout, in.stderr, in.exited = newOutput(), newOutput(), make(chan struct{})
+	sock := in.socket
+	c := exec.Command(args[0], args[1:]...)
+	// Its own process group, so that stop also ends children (zygotes).
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Env = env
 	c.Stdout, c.Stderr = in.stdout, in.stderr
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
@@ -145,7 +162,7 @@ func launch(t testing.TB, name string, opts instanceOptions) *instance {
 		c.Wait() // the exit status of a killed process says nothing
 		close(in.exited)
 	}()
-	in.kill = func() { c.Process.Kill() }
+	in.kill = func() { syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	t.Cleanup(in.stop)
 	in.client = &http.Client{
 		Timeout: 30 * time.Second,
