@@ -1,0 +1,404 @@
+package linux
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// limits are what an instance's cgroup enforces.
+type limits struct {
+	memoryBytes int64 // 0: none
+	cpuShares   uint64
+	pids        int64
+}
+
+// hierarchy creates instance cgroups: cgroup v1 (one folder per controller)
+// or v2 (one folder).
+type hierarchy interface {
+	// create makes the cgroup of instance id with lim.
+	create(id string, lim limits) (group, error)
+	// leftovers lists the instance cgroups present (of a previous run).
+	leftovers() ([]group, error)
+	// version is 1 or 2.
+	version() int
+	// removeParent removes the parent cgroup; it fails while instance
+	// cgroups remain.
+	removeParent() error
+}
+
+// group is one instance's cgroup.
+type group interface {
+	// place moves pid (the init, before it runs anything) into the cgroup.
+	place(pid int) error
+	// intoFD returns a directory fd for CLONE_INTO_CGROUP, or -1 when
+	// placement is done by place.
+	intoFD() int
+	// oomKills returns how many processes the kernel killed for going over
+	// the memory limit.
+	oomKills() (uint64, error)
+	// kill SIGKILLs every process in the cgroup.
+	kill() error
+	// remove deletes the cgroup; it must be empty.
+	remove() error
+	name() string
+}
+
+// cgroupRoot is where the cgroup file systems are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// newHierarchy picks cgroup v2 when the unified mount at cgroupRoot has the
+// memory, cpu and pids controllers, else v1 (memory, cpu, pids mounted
+// under cgroupRoot). parent is relative to the node's own cgroup, or
+// absolute from the hierarchy's root. force, when 1 or 2, skips detection.
+func newHierarchy(parent string, force int) (hierarchy, error) {
+	own, err := ownCgroups()
+	if err != nil {
+		return nil, err
+	}
+	join := func(ownPath string) string {
+		if filepath.IsAbs(parent) {
+			return filepath.Clean(parent)
+		}
+		return filepath.Join("/", ownPath, parent)
+	}
+	v2ok := false
+	if b, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
+		f := strings.Fields(string(b))
+		v2ok = contains(f, "memory") && contains(f, "cpu") && contains(f, "pids")
+	}
+	if force == 2 || (force == 0 && v2ok) {
+		if !v2ok {
+			return nil, errors.New("cgroup v2: memory, cpu and pids controllers not available")
+		}
+		return &v2{parent: join(own[""])}, nil
+	}
+	h := &v1{parents: map[cgroup1.Name]string{}}
+	for _, n := range []cgroup1.Name{cgroup1.Memory, cgroup1.Cpu, cgroup1.Pids} {
+		p, ok := own[string(n)]
+		if !ok {
+			return nil, fmt.Errorf("cgroup v1: controller %s not mounted", n)
+		}
+		if _, err := os.Stat(filepath.Join(cgroupRoot, string(n))); err != nil {
+			return nil, fmt.Errorf("cgroup v1: controller %s: %w", n, err)
+		}
+		h.parents[n] = join(p)
+	}
+	return h, nil
+}
+
+// ownCgroups reads /proc/self/cgroup: controller name → path ("" for v2).
+func ownCgroups() (map[string]string, error) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("read own cgroups: %w", err)
+	}
+	m := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			m[c] = parts[2]
+		}
+	}
+	return m, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// v1 is the cgroup v1 hierarchy: memory, cpu and pids controllers.
+type v1 struct {
+	parents map[cgroup1.Name]string // controller → parent path from its root
+}
+
+func (h *v1) version() int { return 1 }
+
+func (h *v1) removeParent() error {
+	var errs []error
+	for n, p := range h.parents {
+		if err := unix.Rmdir(filepath.Join(cgroupRoot, string(n), p)); err != nil && err != unix.ENOENT {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *v1) subsystems() ([]cgroup1.Subsystem, error) {
+	return []cgroup1.Subsystem{cgroup1.NewMemory(cgroupRoot), cgroup1.NewCpu(cgroupRoot), cgroup1.NewPids(cgroupRoot)}, nil
+}
+
+func (h *v1) path(id string) cgroup1.Path {
+	return func(n cgroup1.Name) (string, error) {
+		p, ok := h.parents[n]
+		if !ok {
+			return "", cgroup1.ErrControllerNotActive
+		}
+		return filepath.Join(p, id), nil
+	}
+}
+
+func (h *v1) create(id string, lim limits) (group, error) {
+	res := &specs.LinuxResources{
+		CPU:  &specs.LinuxCPU{Shares: &lim.cpuShares},
+		Pids: &specs.LinuxPids{Limit: &lim.pids},
+	}
+	if lim.memoryBytes > 0 {
+		// memsw = limit: no swap.
+		res.Memory = &specs.LinuxMemory{Limit: &lim.memoryBytes, Swap: &lim.memoryBytes}
+	}
+	cg, err := cgroup1.New(h.path(id), res, cgroup1.WithHierarchy(h.subsystems))
+	if err != nil {
+		g := &v1group{h: h, id: id}
+		_ = g.remove() // undo what was made; the create error says more
+		return nil, fmt.Errorf("create cgroup %s: %w", id, err)
+	}
+	return &v1group{h: h, id: id, cg: cg}, nil
+}
+
+func (h *v1) leftovers() ([]group, error) {
+	seen := map[string]bool{}
+	var out []group
+	for n, p := range h.parents {
+		ents, err := os.ReadDir(filepath.Join(cgroupRoot, string(n), p))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list cgroups: %w", err)
+		}
+		for _, e := range ents {
+			if e.IsDir() && !seen[e.Name()] {
+				seen[e.Name()] = true
+				out = append(out, &v1group{h: h, id: e.Name()})
+			}
+		}
+	}
+	return out, nil
+}
+
+type v1group struct {
+	h  *v1
+	id string
+	cg cgroup1.Cgroup // nil for a leftover
+}
+
+func (g *v1group) name() string { return g.id }
+func (g *v1group) intoFD() int  { return -1 }
+
+func (g *v1group) dir(n cgroup1.Name) string {
+	return filepath.Join(cgroupRoot, string(n), g.h.parents[n], g.id)
+}
+
+func (g *v1group) place(pid int) error {
+	if err := g.cg.Add(cgroup1.Process{Pid: pid}); err != nil {
+		return fmt.Errorf("place in cgroup %s: %w", g.id, err)
+	}
+	return nil
+}
+
+func (g *v1group) oomKills() (uint64, error) {
+	return readKey(filepath.Join(g.dir(cgroup1.Memory), "memory.oom_control"), "oom_kill")
+}
+
+func (g *v1group) kill() error {
+	return killProcs(filepath.Join(g.dir(cgroup1.Pids), "cgroup.procs"))
+}
+
+func (g *v1group) remove() error {
+	var errs []error
+	// Move the memory still charged to the parent before removing the group.
+	if err := os.WriteFile(filepath.Join(g.dir(cgroup1.Memory), "memory.force_empty"), []byte("0"), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("force_empty: %w", err))
+	}
+	for n := range g.h.parents {
+		if err := rmdir(g.dir(n)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove cgroup %s: %w", g.id, err)
+	}
+	return nil
+}
+
+// v2 is the unified hierarchy.
+type v2 struct {
+	parent string // from cgroupRoot
+}
+
+func (h *v2) version() int { return 2 }
+
+func (h *v2) removeParent() error {
+	if err := unix.Rmdir(filepath.Join(cgroupRoot, h.parent)); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("remove cgroup %s: %w", h.parent, err)
+	}
+	return nil
+}
+
+func (h *v2) create(id string, lim limits) (group, error) {
+	group := filepath.Join(h.parent, id)
+	res := &cgroup2.Resources{
+		CPU:  &cgroup2.CPU{Weight: ptr(sharesToWeight(lim.cpuShares))},
+		Pids: &cgroup2.Pids{Max: lim.pids},
+	}
+	oomGroup := true
+	if lim.memoryBytes > 0 {
+		res.Memory = &cgroup2.Memory{Max: &lim.memoryBytes, Swap: ptr(int64(0)), OOMGroup: &oomGroup}
+	} else {
+		res.Memory = &cgroup2.Memory{OOMGroup: &oomGroup}
+	}
+	m, err := cgroup2.NewManager(cgroupRoot, group, res)
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", id, err)
+	}
+	g := &v2group{id: id, dir: filepath.Join(cgroupRoot, group), m: m, fd: -1}
+	fd, err := unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = g.remove() // the open error says more
+		return nil, fmt.Errorf("open cgroup %s: %w", id, err)
+	}
+	g.fd = fd
+	return g, nil
+}
+
+func (h *v2) leftovers() ([]group, error) {
+	ents, err := os.ReadDir(filepath.Join(cgroupRoot, h.parent))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list cgroups: %w", err)
+	}
+	var out []group
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, &v2group{id: e.Name(), dir: filepath.Join(cgroupRoot, h.parent, e.Name()), fd: -1})
+		}
+	}
+	return out, nil
+}
+
+// sharesToWeight maps cgroup v1 cpu.shares (2-262144) onto cgroup v2
+// cpu.weight (1-10000), as runc does.
+func sharesToWeight(shares uint64) uint64 {
+	if shares == 0 {
+		return 100
+	}
+	return 1 + ((shares-2)*9999)/262142
+}
+
+func ptr[T any](v T) *T { return &v }
+
+type v2group struct {
+	id  string
+	dir string
+	m   *cgroup2.Manager // nil for a leftover
+	fd  int
+}
+
+func (g *v2group) name() string        { return g.id }
+func (g *v2group) intoFD() int         { return g.fd }
+func (g *v2group) place(pid int) error { return nil } // CLONE_INTO_CGROUP did it
+
+func (g *v2group) oomKills() (uint64, error) {
+	return readKey(filepath.Join(g.dir, "memory.events"), "oom_kill")
+}
+
+func (g *v2group) kill() error {
+	err := os.WriteFile(filepath.Join(g.dir, "cgroup.kill"), []byte("1"), 0)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	// Kernels before 5.14 have no cgroup.kill.
+	return killProcs(filepath.Join(g.dir, "cgroup.procs"))
+}
+
+func (g *v2group) remove() error {
+	if g.fd >= 0 {
+		unix.Close(g.fd)
+		g.fd = -1
+	}
+	if err := rmdir(g.dir); err != nil {
+		return fmt.Errorf("remove cgroup %s: %w", g.id, err)
+	}
+	return nil
+}
+
+// rmdir removes a cgroup folder. EBUSY is retried a few times: a process
+// that has just been reaped may still be on its way out of the cgroup.
+func rmdir(dir string) error {
+	var err error
+	for range 1000 {
+		err = unix.Rmdir(dir)
+		if err == nil || err == unix.ENOENT {
+			return nil
+		}
+		if err != unix.EBUSY {
+			break
+		}
+		_ = unix.Nanosleep(&unix.Timespec{Nsec: 100_000}, nil) // 0.1 ms; an interrupted nap is fine
+	}
+	return fmt.Errorf("rmdir %s: %w", dir, err)
+}
+
+// killProcs SIGKILLs the processes listed in a cgroup.procs file.
+func killProcs(file string) error {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kill cgroup: %w", err)
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL) // it may be gone already
+		}
+	}
+	return nil
+}
+
+// readKey reads "key value" lines (memory.oom_control, memory.events) and
+// returns key's value; a missing file reads as 0.
+func readKey(file, key string) (uint64, error) {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", file, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, " ")
+		if ok && k == key {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("read %s: %w", file, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, nil
+}

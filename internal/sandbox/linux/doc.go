@@ -1,0 +1,76 @@
+// Package linux is the sandbox.Driver for production: each instance runs in
+// its own PID, mount, network, IPC, UTS and cgroup namespaces, under cgroup
+// limits, seccomp, no_new_privs, no capabilities and an unprivileged uid, on
+// a read-only root file system.
+//
+// # Start
+//
+// Driver.Start creates the instance's cgroup (memory limit with swap off,
+// cpu shares, pids limit; v1 on hosts whose cgroup2 mount has no
+// controllers, v2 otherwise, see cgroup_linux.go), then clones the init in
+// new namespaces. The init is a small static C program (initc/init.c,
+// embedded as initc/init.bin, run from a sealed memfd) chosen over
+// re-executing the Go binary, whose runtime start adds several milliseconds
+// to every cold start (BenchmarkInit in docs/BENCHMARKS.md). The init
+// blocks reading its configuration from a pipe; the driver writes it only
+// after placing the init in the cgroup (v1; on v2 CLONE_INTO_CGROUP places
+// it at clone), so nothing runs outside the limits. The init then:
+//   - enters a new cgroup namespace and makes all mounts private;
+//   - mounts a small tmpfs as the new root and builds it: read-only binds of
+//     the host's /usr (and the /bin, /lib... links of a merged /usr), or of
+//     the entries of Spec.RootFS; an /etc with a few read-only host entries
+//     (ld.so.cache, ssl, ...) and generated passwd, group, hosts, hostname
+//     and nsswitch.conf naming only the sandbox user; a fresh /proc; a /dev
+//     tmpfs with null, zero, full, random, urandom and tty bound from the
+//     host; /dev/shm and /tmp as size-capped tmpfs (Spec.TmpBytes; their
+//     pages count against the memory limit, so a full /tmp is ENOSPC and
+//     never touches the host's disk); Spec.CodeDir read-only at /code,
+//     Spec.Mounts read-only, and Spec.SocketDir read-write at /run/openfc;
+//   - brings loopback up, sets the hostname, pivot_roots, detaches the old
+//     root and remounts / read-only;
+//   - forks the runtime, which drops the capability bounding, ambient and
+//     inheritable sets, becomes Options.UID/GID (clearing the rest), sets
+//     no_new_privs, installs the seccomp filter and execs Spec.Path;
+//   - reports "running" (Start returns) or the set-up error (Start fails
+//     with it), then stays PID 1: it reaps orphans, forwards SIGTERM and
+//     friends to the runtime and, when the runtime ends, reports its wait
+//     status and exits, which makes the kernel kill the whole namespace.
+//
+// # seccomp
+//
+// The filter (seccomp_linux.go, assembled once by New with
+// github.com/elastic/go-seccomp-bpf) allows by default and returns EPERM
+// for mount and friends, namespace calls and clone with CLONE_NEW* flags,
+// ptrace and process_vm_*, kexec, modules, bpf, keyctl, perf_event_open,
+// userfaultfd, io_uring, reboot, swapon and clock setting. clone3 returns
+// ENOSYS (not EPERM) so that glibc falls back to clone, as Python and Node
+// need; system calls of another ABI (i386 via int 0x80) kill the process.
+//
+// # Network
+//
+// Every instance has its own network namespace with loopback only
+// (sandbox.NetworkNone). The platform reaches a runtime through the Unix
+// socket in Spec.SocketDir, or, for a runtime listening on TCP, through
+// Instance.Dial, which creates its socket inside the instance's namespace
+// on a locked OS thread. sandbox.NetworkBridge (veth, bridge, NAT, egress
+// policy) is not implemented yet: Start returns sandbox.ErrUnsupported.
+//
+// # Stop and clean-up
+//
+// Stop sends SIGTERM to the init (forwarded to the runtime) and SIGKILL when
+// its context ends. Once the init is reaped the namespace is empty; the
+// driver reads the cgroup's OOM kill count (Exit.OOMKilled), writes
+// memory.force_empty and removes the cgroup. No host folder or mount is
+// created per instance: all mounts live in the instance's mount namespace.
+// The init gets PR_SET_PDEATHSIG, so sandboxes die with the node; New
+// removes cgroups (and kills processes) left under Options.CgroupParent by
+// a previous run.
+//
+// # Concurrency
+//
+// Driver and instances are safe for concurrent use. Each instance has one
+// goroutine (supervise) that reads the init's reports, reaps it and cleans
+// up; Stop and Wait wait for it.
+//
+// Requires root. Imports sandbox only of openfc's.
+package linux

@@ -1,0 +1,421 @@
+package linux
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/openfc/openfc/internal/sandbox"
+)
+
+// Defaults of Options.
+const (
+	DefaultStateDir     = "/run/openfc/sandbox"
+	DefaultCgroupParent = "openfc-sandbox"
+	DefaultUID          = 10000
+	DefaultGID          = 10000
+)
+
+// Options configures a Driver. The zero value is usable.
+type Options struct {
+	// Logger receives lifecycle logs; nil discards them.
+	Logger *slog.Logger
+	// StateDir holds the empty folder each sandbox mounts its root on (in
+	// its own mount namespace: the host never sees those mounts). Default
+	// DefaultStateDir.
+	StateDir string
+	// CgroupParent is the cgroup under which instance cgroups are created:
+	// relative to the node's own cgroup (the default, DefaultCgroupParent), or
+	// absolute from the hierarchy's root. Everything under it belongs to
+	// this driver: New removes what a previous run left there, so two nodes
+	// on one machine need different parents.
+	CgroupParent string
+	// CgroupVersion forces cgroup v1 or v2; 0 picks v2 when its memory, cpu
+	// and pids controllers are available, else v1.
+	CgroupVersion int
+	// UID and GID run the runtime; default DefaultUID and DefaultGID. Only
+	// this user is in the sandbox's /etc/passwd.
+	UID, GID uint32
+}
+
+// Driver starts instances isolated by namespaces, cgroups, seccomp and a
+// read-only root.
+type Driver struct {
+	log      *slog.Logger
+	stateDir string
+	rootDir  string
+	cgroups  hierarchy
+	filter   []byte
+	init     *os.File // memfd holding the init binary
+	uid, gid uint32
+	hostNet  *os.File // the node's network namespace, for Dial
+}
+
+var _ sandbox.Driver = (*Driver)(nil)
+
+// New checks that the machine can run sandboxes (root, cgroups), assembles
+// the seccomp filter, and removes what a previous run left behind: instance
+// cgroups under CgroupParent and their processes.
+func New(opts Options) (*Driver, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Driver{
+		log:      log.With("component", "sandbox", "driver", "linux"),
+		stateDir: opts.StateDir,
+		uid:      opts.UID,
+		gid:      opts.GID,
+	}
+	if d.stateDir == "" {
+		d.stateDir = DefaultStateDir
+	}
+	if d.uid == 0 {
+		d.uid = DefaultUID
+	}
+	if d.gid == 0 {
+		d.gid = DefaultGID
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("sandbox driver linux: needs root: %w", sandbox.ErrUnsupported)
+	}
+	parent := opts.CgroupParent
+	if parent == "" {
+		parent = DefaultCgroupParent
+	}
+	var err error
+	if d.cgroups, err = newHierarchy(parent, opts.CgroupVersion); err != nil {
+		return nil, fmt.Errorf("sandbox driver linux: %w", err)
+	}
+	if d.filter, err = seccompFilter(); err != nil {
+		return nil, fmt.Errorf("sandbox driver linux: %w", err)
+	}
+	d.rootDir = filepath.Join(d.stateDir, "root")
+	if err := os.MkdirAll(d.rootDir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox driver linux: %w", err)
+	}
+	if d.hostNet, err = os.Open("/proc/thread-self/ns/net"); err != nil {
+		return nil, fmt.Errorf("sandbox driver linux: %w", err)
+	}
+	if d.init, err = initMemfd(); err != nil {
+		d.hostNet.Close()
+		return nil, fmt.Errorf("sandbox driver linux: %w", err)
+	}
+	if err := d.removeLeftovers(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("sandbox driver linux: %w", err)
+	}
+	d.log.Info("sandbox driver ready", "cgroup_version", d.cgroups.version(), "state_dir", d.stateDir)
+	return d, nil
+}
+
+// Close releases the driver's resources and removes the parent cgroup.
+// Stop every instance first: Close fails (and leaves the parent) while
+// instance cgroups remain.
+func (d *Driver) Close() error {
+	return errors.Join(d.init.Close(), d.hostNet.Close(), d.cgroups.removeParent())
+}
+
+// removeLeftovers kills and removes the instance cgroups a previous run left.
+func (d *Driver) removeLeftovers() error {
+	groups, err := d.cgroups.leftovers()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, g := range groups {
+		d.log.Warn("removing leftover sandbox", "instance", g.name())
+		if err := g.kill(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		// The processes were SIGKILLed: rmdir retries while they exit.
+		if err := g.remove(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Start starts an instance: see sandbox.Driver.
+func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance, error) {
+	if spec.ID == "" {
+		spec.ID = randomID()
+	}
+	if err := spec.Check(); err != nil {
+		return nil, fmt.Errorf("start instance: %w", err)
+	}
+	if spec.Network == sandbox.NetworkBridge {
+		// TODO(sandbox): veth pool, bridge, NAT and egress policy (#3).
+		return nil, fmt.Errorf("start instance %s: network bridge: %w", spec.ID, sandbox.ErrUnsupported)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start instance %s: %w", spec.ID, err)
+	}
+	if spec.PidsLimit == 0 {
+		spec.PidsLimit = sandbox.DefaultPidsLimit
+	}
+	if spec.TmpBytes == 0 {
+		spec.TmpBytes = sandbox.DefaultTmpBytes
+	}
+	if spec.CPUShares == 0 {
+		spec.CPUShares = sandbox.DefaultCPUShares
+	}
+	if spec.Hostname == "" {
+		spec.Hostname = "openfc"
+	}
+	if spec.Dir == "" {
+		spec.Dir = "/"
+		if spec.CodeDir != "" {
+			spec.Dir = sandbox.CodeMount
+		}
+	}
+	in, err := d.start(ctx, &spec)
+	if err != nil {
+		return nil, fmt.Errorf("start instance %s: %w", spec.ID, err)
+	}
+	return in, nil
+}
+
+func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, error) {
+	ops, err := d.rootOps(spec)
+	if err != nil {
+		return nil, err
+	}
+	if spec.SocketDir != "" {
+		// The runtime, not root, creates its socket there.
+		if err := os.Chown(spec.SocketDir, int(d.uid), int(d.gid)); err != nil {
+			return nil, fmt.Errorf("socket dir: %w", err)
+		}
+	}
+	args := spec.Args
+	if len(args) == 0 {
+		args = []string{spec.Path}
+	}
+	cfg := initConfig{
+		root:     d.rootDir,
+		hostname: spec.Hostname,
+		dir:      spec.Dir,
+		path:     spec.Path,
+		args:     args,
+		env:      spec.Env,
+		filter:   d.filter,
+		loopback: true,
+		uid:      d.uid,
+		gid:      d.gid,
+		ops:      ops,
+	}
+	config, err := cfg.encode()
+	if err != nil {
+		return nil, err
+	}
+
+	cg, err := d.cgroups.create(spec.ID, limits{memoryBytes: spec.MemoryBytes, cpuShares: spec.CPUShares, pids: spec.PidsLimit})
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{
+		d:    d,
+		id:   spec.ID,
+		cg:   cg,
+		done: make(chan struct{}),
+		log:  d.log.With("instance", spec.ID),
+	}
+	switch {
+	case spec.ListenAddr != "":
+		_, port, _ := net.SplitHostPort(spec.ListenAddr)
+		in.addr = "tcp:" + net.JoinHostPort("127.0.0.1", port)
+	case spec.SocketDir != "":
+		in.addr = "unix:" + filepath.Join(spec.SocketDir, sandbox.SocketName)
+	}
+	if err := in.launch(ctx, spec, config); err != nil {
+		if rerr := cg.remove(); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	return in, nil
+}
+
+// launch starts the init and waits until it has exec'ed the runtime.
+func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byte) error {
+	d := in.d
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer cfgR.Close()
+	defer cfgW.Close()
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer repW.Close()
+	attr := &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS,
+		// A node that dies takes its sandboxes along.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if fd := in.cg.intoFD(); fd >= 0 {
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/fd/" + strconv.Itoa(int(d.init.Fd())),
+		Args:        []string{"openfc-init"},
+		Env:         []string{},
+		Stdout:      spec.Stdout,
+		Stderr:      spec.Stderr,
+		ExtraFiles:  []*os.File{cfgR, repW}, // fds 3 and 4
+		SysProcAttr: attr,
+	}
+	if err := cmd.Start(); err != nil {
+		repR.Close()
+		return fmt.Errorf("start init: %w", err)
+	}
+	in.cmd = cmd
+	in.pid = cmd.Process.Pid
+	cfgR.Close()
+	repW.Close()
+	reports := make(chan report, 1)
+	go in.supervise(repR, reports)
+
+	fail := func(err error) error {
+		_ = syscall.Kill(in.pid, syscall.SIGKILL) // it may have died already
+		<-in.done
+		return err
+	}
+	// The init waits for its configuration: place it in its cgroup first,
+	// so that nothing of the instance runs outside.
+	if err := in.cg.place(in.pid); err != nil {
+		return fail(err)
+	}
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", in.pid))
+	if err != nil {
+		return fail(fmt.Errorf("open network namespace: %w", err))
+	}
+	in.netns = ns
+	if _, err := cfgW.Write(config); err != nil {
+		return fail(fmt.Errorf("write init config: %w", err))
+	}
+	cfgW.Close()
+	select {
+	case r := <-reports:
+		if r.kind == repRunning {
+			in.log.Debug("instance started", "pid", in.pid)
+			return nil
+		}
+		return fail(r.err)
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+}
+
+// report is the first thing the init says: running, or why not.
+type report struct {
+	kind byte
+	err  error
+}
+
+// supervise reads the init's reports until it exits, then reaps it, reads
+// the OOM count, removes the cgroup and publishes the Exit.
+func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
+	defer r.Close()
+	var (
+		status   int32
+		haveExit bool
+		sent     bool
+	)
+	send := func(rep report) {
+		if !sent {
+			sent = true
+			first <- rep
+		}
+	}
+	var hdr [5]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			break // EOF: the init has exited
+		}
+		n := binary.NativeEndian.Uint32(hdr[1:])
+		data := make([]byte, n)
+		if _, err := io.ReadFull(r, data); err != nil {
+			break
+		}
+		switch hdr[0] {
+		case repRunning:
+			send(report{kind: repRunning})
+		case repError:
+			send(report{kind: repError, err: fmt.Errorf("init: %s", data)})
+		case repExit:
+			if len(data) == 4 {
+				status = int32(binary.NativeEndian.Uint32(data))
+				haveExit = true
+			}
+		}
+	}
+	send(report{kind: repError, err: errors.New("init ended before starting the runtime")})
+	// All processes of the PID namespace are gone once the init is reaped.
+	waitErr := in.cmd.Wait()
+	e := sandbox.Exit{Code: -1}
+	ws := syscall.WaitStatus(status)
+	if !haveExit {
+		// The init itself was killed (Stop, OOM): its status is the answer.
+		if st, ok := in.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+			ws = st
+		}
+	}
+	switch {
+	case ws.Exited():
+		e.Code = ws.ExitStatus()
+	case ws.Signaled():
+		e.Signal = ws.Signal()
+	}
+	if n, err := in.cg.oomKills(); err != nil {
+		in.log.Warn("read oom count", "err", err)
+	} else {
+		e.OOMKilled = n > 0
+	}
+	var cleanup []error
+	if in.netns != nil {
+		cleanup = append(cleanup, in.netns.Close())
+	}
+	if err := in.cg.remove(); err != nil {
+		// Something outlived the namespace (cannot happen short of a
+		// kernel bug): kill it and try again.
+		_ = in.cg.kill() // best effort; remove reports the result
+		if err := in.cg.remove(); err != nil {
+			cleanup = append(cleanup, err)
+		}
+	}
+	var exitErr *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &exitErr) {
+		// Copying output failed; the instance's end is still known.
+		in.log.Warn("instance output", "err", waitErr)
+	}
+	in.mu.Lock()
+	e.Killed = in.stopped
+	in.exit = e
+	in.cleanupErr = errors.Join(cleanup...)
+	in.mu.Unlock()
+	close(in.done)
+	in.log.Debug("instance ended", "exit", e.String())
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = io.ReadFull(rand.Reader, b[:]) // crypto/rand does not fail on Linux
+	return hex.EncodeToString(b[:])
+}

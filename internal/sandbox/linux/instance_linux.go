@@ -1,0 +1,133 @@
+package linux
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/openfc/openfc/internal/sandbox"
+)
+
+// instance is one sandbox: its init (PID 1 of the sandbox), cgroup and
+// network namespace.
+type instance struct {
+	d     *Driver
+	id    string
+	addr  string
+	cg    group
+	cmd   *exec.Cmd
+	pid   int      // of the init, on the host
+	netns *os.File // the instance's network namespace, for Dial
+	log   *slog.Logger
+
+	done chan struct{} // closed by supervise once exit and cleanupErr are set
+
+	// mu guards stopped, exit and cleanupErr.
+	mu         sync.Mutex
+	stopped    bool
+	exit       sandbox.Exit
+	cleanupErr error
+}
+
+var _ sandbox.Instance = (*instance)(nil)
+
+func (in *instance) ID() string   { return in.id }
+func (in *instance) Addr() string { return in.addr }
+
+func (in *instance) Wait() sandbox.Exit {
+	<-in.done
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.exit
+}
+
+// Stop sends SIGTERM to the init, which forwards it to the runtime; when ctx
+// is done it SIGKILLs the init, and the kernel kills everything else in the
+// PID namespace. It returns once the cgroup has been removed.
+func (in *instance) Stop(ctx context.Context) error {
+	in.mu.Lock()
+	select {
+	case <-in.done:
+		err := in.cleanupErr
+		in.mu.Unlock()
+		return err
+	default:
+	}
+	in.stopped = true
+	in.mu.Unlock()
+	// The pid cannot have been reused: supervise has not reaped the init.
+	_ = syscall.Kill(in.pid, syscall.SIGTERM) // it may be exiting already
+	select {
+	case <-in.done:
+	case <-ctx.Done():
+		_ = syscall.Kill(in.pid, syscall.SIGKILL) // as above
+		<-in.done
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.cleanupErr
+}
+
+// Dial connects to the runtime. A TCP socket is created inside the
+// instance's network namespace: on a locked OS thread switched there and
+// back, so no relay and no veth are needed.
+func (in *instance) Dial(ctx context.Context) (net.Conn, error) {
+	select {
+	case <-in.done:
+		return nil, fmt.Errorf("dial instance %s: %w", in.id, sandbox.ErrNotRunning)
+	default:
+	}
+	network, address, err := sandbox.SplitAddr(in.addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial instance %s: %w", in.id, err)
+	}
+	var dialer net.Dialer
+	if network == "unix" {
+		c, err := dialer.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, fmt.Errorf("dial instance %s: %w", in.id, err)
+		}
+		return c, nil
+	}
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		// This goroutine owns the thread while it is in the instance's
+		// namespace. If switching back fails it exits still locked, and the
+		// runtime destroys the thread instead of reusing it.
+		runtime.LockOSThread()
+		if err := unix.Setns(int(in.netns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			res <- result{err: fmt.Errorf("enter network namespace: %w", err)}
+			return
+		}
+		// The socket belongs to the namespace it is created in; the connect
+		// may finish on any thread.
+		c, err := dialer.DialContext(ctx, network, address)
+		if serr := unix.Setns(int(in.d.hostNet.Fd()), unix.CLONE_NEWNET); serr != nil {
+			if c != nil {
+				c.Close()
+			}
+			res <- result{err: fmt.Errorf("leave network namespace: %w", serr)}
+			return
+		}
+		runtime.UnlockOSThread()
+		res <- result{c, err}
+	}()
+	r := <-res
+	if r.err != nil {
+		return nil, fmt.Errorf("dial instance %s: %w", in.id, r.err)
+	}
+	return r.c, nil
+}
