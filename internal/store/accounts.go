@@ -10,6 +10,7 @@ import (
 // Account is this node's account, created at first start.
 type Account struct {
 	AccountID   string `json:"accountId"`
+	RootKeyID   string `json:"rootKeyId,omitempty"`
 	CreatedTime string `json:"createdTime"`
 }
 
@@ -17,7 +18,7 @@ type Account struct {
 type AccessKey struct {
 	ID            string
 	Secret        string
-	SecurityToken string    // set for STS-style keys, which must send it
+	SecurityToken string // set for STS-style keys, which must send it
 	AccountID     string
 	Expires       time.Time // zero: never
 }
@@ -74,4 +75,22 @@ func (s *Store) PutAccessKey(ctx context.Context, k AccessKey) error {
 		Expires: k.Expires, CreatedTime: s.timestamp()}
 	_, err = putValue(ctx, s, key, &r, "")
 	return err
+}
+
+// SetRootKey records which access key is the account's root key, so later
+// starts can write it to credentials.json again.
+func (s *Store) SetRootKey(ctx context.Context, id string) error {
+	_, err := modify(ctx, s, keyAcct, "", func() error { return errors.New("store: no account") }, func(a *Account) error {
+		a.RootKeyID = id
+		return nil
+	})
+	return err
+}
+
+// SetAccountID sets the account used in ARNs; app calls it once the stored
+// account is known, before serving requests.
+func (s *Store) SetAccountID(id string) {
+	s.mu.Lock()
+	s.accountID = id
+	s.mu.Unlock()
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/openfc/openfc/internal/blob"
 	"github.com/openfc/openfc/internal/fc"
 )
 
@@ -221,4 +222,13 @@ func decodeZip(code *fc.Code) ([]byte, error) {
 		return nil, fc.InvalidArgument("code.zipFile is not valid base64: %v", err)
 	}
 	return zip, nil
+}
+
+// CodePackage returns the zip stored under a code checksum.
+func (s *Store) CodePackage(ctx context.Context, sha string) ([]byte, error) {
+	data, err := s.blobs.Get(ctx, sha)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, fc.Errorf(http.StatusNotFound, fc.CodeInvalidArgument, "code package %s does not exist", sha)
+	}
+	return data, err
 }

@@ -70,8 +70,8 @@ func (s *Store) PublishLayerVersion(ctx context.Context, name string, in *fc.Lay
 	rec := layerRecord{Layer: fc.Layer{
 		LayerName: name, Version: int64(v), Description: in.Description, CodeSize: code.CodeSize,
 		CodeChecksum: code.CodeChecksum, CreateTime: s.timestamp(), CompatibleRuntime: rt, License: in.License,
-		Code: fc.LayerCode{RepositoryType: "openfc", Location: "/openfc/v1/layers/" + name + "/versions/" + strconv.FormatUint(v, 10) + "/code"},
-		ARN:  s.ownerHash() + "#" + name + "#" + strconv.FormatUint(v, 10),
+		Code:  fc.LayerCode{RepositoryType: "openfc", Location: "/openfc/v1/layers/" + name + "/versions/" + strconv.FormatUint(v, 10) + "/code"},
+		ARN:   s.ownerHash() + "#" + name + "#" + strconv.FormatUint(v, 10),
 		ARNV2: fmt.Sprintf("acs:fc:%s:%s:layers/%s/versions/%d", s.region, s.accountID, name, v),
 	}, CodeSHA256: code.CodeSHA256}
 	if _, err := s.create(ctx, layerKey(name, int64(v)), &rec); err != nil {

@@ -1,0 +1,325 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/openfc/openfc/internal/api"
+	"github.com/openfc/openfc/internal/auth"
+	"github.com/openfc/openfc/internal/blob"
+	"github.com/openfc/openfc/internal/broker"
+	"github.com/openfc/openfc/internal/config"
+	"github.com/openfc/openfc/internal/seal"
+	"github.com/openfc/openfc/internal/store"
+)
+
+// Credentials are the account and root access key of a node, as written to
+// <data-dir>/credentials.json for the CLI and SDKs.
+type Credentials struct {
+	AccountID       string `json:"accountId"`
+	AccessKeyID     string `json:"accessKeyId"`
+	AccessKeySecret string `json:"accessKeySecret"`
+	Endpoint        string `json:"endpoint"`
+	Region          string `json:"region"`
+}
+
+// App is one openfc node.
+type App struct {
+	cfg    config.Config
+	logger *slog.Logger
+
+	box    *seal.Box
+	broker *broker.Broker
+	blobs  *blob.Store
+	store  *store.Store
+	api    *api.Server
+	srv    *http.Server
+	ln     net.Listener
+
+	derivedFrom []byte // the master key, only to derive purpose keys
+
+	creds   Credentials
+	created bool // credentials were created by this start
+	serveCh chan error
+}
+
+// New checks the configuration and prepares a node; Start runs it.
+func New(cfg config.Config, logger *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &App{cfg: cfg, logger: logger}, nil
+}
+
+// Start brings the node up and returns once it serves requests.
+func (a *App) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			a.stop(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := a.openBox(); err != nil {
+		return err
+	}
+	a.broker, err = broker.Start(ctx, broker.Options{
+		URL: a.cfg.NATS.URL, DataDir: filepath.Join(a.cfg.DataDir, "nats"), Listen: a.cfg.NATS.Listen, Logger: a.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("start broker: %w", err)
+	}
+	cacheDir := filepath.Join(a.cfg.DataDir, "code")
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return fmt.Errorf("create code cache: %w", err)
+	}
+	a.blobs = blob.New(blob.Options{Objects: a.broker.Code, Box: a.box, CacheDir: cacheDir, Logger: a.logger})
+	// The account ID is needed by the store (ARNs) before the store can say
+	// what is stored, so the store starts with the configured ID and the
+	// stored one, if different, is set right after.
+	a.store = store.New(store.Options{KV: a.broker.Meta, Box: a.box, Blobs: a.blobs, Region: a.cfg.Region,
+		AccountID: a.cfg.Credentials.AccountID, ValidateCron: validateCron, Logger: a.logger})
+	if err := a.store.Start(ctx); err != nil {
+		return fmt.Errorf("start metadata store: %w", err)
+	}
+	if err := a.ensureCredentials(ctx); err != nil {
+		return err
+	}
+	a.store.SetAccountID(a.creds.AccountID)
+	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
+	a.api = api.New(api.Options{Store: a.store, Auth: authn, AccountID: a.creds.AccountID, Region: a.cfg.Region,
+		URLKey: a.derive("code-url"), Logger: a.logger})
+	a.ln, err = net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	}
+	a.srv = &http.Server{
+		Handler:           a.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // 100 MB code uploads on slow links
+		WriteTimeout:      15 * time.Minute,
+		IdleTimeout:       90 * time.Second, // FC's keep-alive
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.With("component", "http").Handler(), slog.LevelWarn),
+	}
+	a.serveCh = make(chan error, 1)
+	go func() { a.serveCh <- a.srv.Serve(a.ln) }()
+	a.creds.Endpoint = "http://" + a.Addr()
+	if err := a.writeCredentials(); err != nil {
+		return err
+	}
+	if a.cfg.AddrFile != "" {
+		if err := writeFileAtomic(a.cfg.AddrFile, []byte(a.Addr()+"\n"), 0o644); err != nil {
+			return fmt.Errorf("write addr file: %w", err)
+		}
+	}
+	a.logger.Info("openfc ready", "addr", a.Addr(), "data_dir", a.cfg.DataDir, "account", a.creds.AccountID)
+	return nil
+}
+
+// Addr returns the host:port the API listens on.
+func (a *App) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Credentials returns the node's account and root key, and whether this
+// start created them (so the CLI prints them once).
+func (a *App) Credentials() (Credentials, bool) { return a.creds, a.created }
+
+// Done is closed with the HTTP server's error if it stops on its own.
+func (a *App) Done() <-chan error { return a.serveCh }
+
+// Shutdown stops accepting requests, lets in-flight ones finish until ctx
+// ends, then stops the store and the broker.
+func (a *App) Shutdown(ctx context.Context) error { return a.stop(ctx) }
+
+func (a *App) stop(ctx context.Context) error {
+	var errs []error
+	if a.srv != nil {
+		if err := a.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	} else if a.ln != nil {
+		a.ln.Close()
+	}
+	if a.store != nil {
+		if err := a.store.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.broker != nil {
+		if err := a.broker.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) openBox() error {
+	var key []byte
+	var err error
+	if a.cfg.MasterKey != "" {
+		key, err = seal.ParseKey(a.cfg.MasterKey)
+		if err != nil {
+			return fmt.Errorf("OPENFC_MASTER_KEY: %w", err)
+		}
+	} else {
+		var created bool
+		path := filepath.Join(a.cfg.DataDir, "master.key")
+		key, created, err = seal.LoadOrCreateKey(path)
+		if err != nil {
+			return err
+		}
+		if created {
+			a.logger.Info("master key created", "path", path)
+		}
+	}
+	a.box, err = seal.New(key)
+	if err != nil {
+		return err
+	}
+	// Keys for other purposes are derived, never the master key itself.
+	a.derivedFrom = key
+	return nil
+}
+
+// derive returns a key for one purpose, derived from the master key.
+func (a *App) derive(purpose string) []byte {
+	m := hmac.New(sha256.New, a.derivedFrom)
+	m.Write([]byte("openfc/" + purpose))
+	return m.Sum(nil)
+}
+
+func (a *App) lookupKey(id string) (auth.Key, bool) {
+	k, ok := a.store.AccessKey(id)
+	if !ok {
+		return auth.Key{}, false
+	}
+	return auth.Key{ID: k.ID, Secret: k.Secret, SecurityToken: k.SecurityToken, AccountID: k.AccountID, Expires: k.Expires}, true
+}
+
+// ensureCredentials makes sure the node has an account and a root access
+// key: from the environment when set, else the stored ones, else new ones.
+func (a *App) ensureCredentials(ctx context.Context) error {
+	env := a.cfg.Credentials
+	acct, ok := a.store.Account()
+	switch {
+	case env.AccountID != "" && ok && acct.AccountID != env.AccountID:
+		return fmt.Errorf("OPENFC_ACCOUNT_ID %s differs from the account %s stored in %s", env.AccountID, acct.AccountID, a.cfg.DataDir)
+	case !ok:
+		id := env.AccountID
+		if id == "" {
+			id = randomDigits(16)
+		}
+		var err error
+		if acct, err = a.store.SetAccount(ctx, id); err != nil {
+			return fmt.Errorf("store account: %w", err)
+		}
+	}
+	a.creds = Credentials{AccountID: acct.AccountID, Region: a.cfg.Region}
+	if env.AccessKeyID != "" {
+		if err := a.store.PutAccessKey(ctx, store.AccessKey{ID: env.AccessKeyID, Secret: env.AccessKeySecret, AccountID: acct.AccountID}); err != nil {
+			return fmt.Errorf("store access key: %w", err)
+		}
+		a.creds.AccessKeyID, a.creds.AccessKeySecret = env.AccessKeyID, env.AccessKeySecret
+		return nil
+	}
+	if acct.RootKeyID != "" {
+		if k, ok := a.store.AccessKey(acct.RootKeyID); ok {
+			a.creds.AccessKeyID, a.creds.AccessKeySecret = k.ID, k.Secret
+			return nil
+		}
+	}
+	k := store.AccessKey{ID: "OFC" + randomString(17, upperAlnum), Secret: randomString(30, alnum), AccountID: acct.AccountID}
+	if err := a.store.PutAccessKey(ctx, k); err != nil {
+		return fmt.Errorf("store access key: %w", err)
+	}
+	if err := a.store.SetRootKey(ctx, k.ID); err != nil {
+		return fmt.Errorf("store root key: %w", err)
+	}
+	a.creds.AccessKeyID, a.creds.AccessKeySecret = k.ID, k.Secret
+	a.created = true
+	return nil
+}
+
+func (a *App) writeCredentials() error {
+	data, err := json.MarshalIndent(a.creds, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(a.cfg.DataDir, "credentials.json")
+	if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+const (
+	alnum      = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+)
+
+// randomString draws n characters uniformly from alphabet (rejection
+// sampling, so no character is more likely than another).
+func randomString(n int, alphabet string) string {
+	limit := byte(256 - 256%len(alphabet))
+	out := make([]byte, 0, n)
+	buf := make([]byte, 2*n)
+	for len(out) < n {
+		rand.Read(buf) // never fails: crypto/rand.Read cannot return an error since Go 1.24
+		for _, c := range buf {
+			if c < limit && len(out) < n {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out)
+}
+
+func randomDigits(n int) string {
+	s := randomString(n, "0123456789")
+	if s[0] == '0' {
+		s = "1" + s[1:]
+	}
+	return s
+}
+
+// cronParser accepts FC's timer expressions: six fields with seconds first,
+// an optional CRON_TZ= prefix, and descriptors such as @every 5m.
+var cronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func validateCron(expr string) error {
+	_, err := cronParser.Parse(expr)
+	return err
+}

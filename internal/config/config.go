@@ -1,0 +1,232 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of an openfc node.
+type Config struct {
+	// Listen is the API's host:port (default 127.0.0.1:9700; port 0 picks a
+	// free port).
+	Listen string `yaml:"listen"`
+	// AddrFile, if set, receives the bound host:port once the node is ready.
+	AddrFile string `yaml:"addrFile"`
+	// DataDir holds everything the node keeps: NATS data, master key,
+	// credentials, code cache (default ./openfc-data).
+	DataDir string `yaml:"dataDir"`
+	// Region names the region in ARNs (default "local").
+	Region string `yaml:"region"`
+	NATS   NATS   `yaml:"nats"`
+	Log    Log    `yaml:"log"`
+	// Credentials come from the environment only (never a file or a flag,
+	// which would put secrets in process listings or repositories).
+	Credentials Credentials `yaml:"-"`
+	// MasterKey (OPENFC_MASTER_KEY: 64 hex digits or base64 of 32 bytes)
+	// replaces <data-dir>/master.key.
+	MasterKey string `yaml:"-"`
+	// CheckConfig asks serve to validate the configuration and exit.
+	CheckConfig bool `yaml:"-"`
+	// ConfigFile is the YAML file the configuration was read from, if any.
+	ConfigFile string `yaml:"-"`
+}
+
+// NATS configures the broker.
+type NATS struct {
+	// URL of an external NATS server; empty embeds one.
+	URL string `yaml:"url"`
+	// Listen opens the embedded server's client port at host:port (default:
+	// none, in-process connections only).
+	Listen string `yaml:"listen"`
+}
+
+// Log configures the node's own logs (not function logs).
+type Log struct {
+	// Level is debug, info, warn or error (default info).
+	Level string `yaml:"level"`
+	// Format is text or json (default text).
+	Format string `yaml:"format"`
+}
+
+// Credentials set the account and root access key for automation.
+type Credentials struct {
+	AccountID       string
+	AccessKeyID     string
+	AccessKeySecret string
+}
+
+// Default returns the single-binary configuration.
+func Default() Config {
+	return Config{
+		Listen:  "127.0.0.1:9700",
+		DataDir: "./openfc-data",
+		Region:  "local",
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// ErrHelp is returned by Load when the arguments ask for help.
+var ErrHelp = pflag.ErrHelp
+
+// FlagSet returns the flags of `openfc serve`, bound to c. Load uses it;
+// cli uses it to print help.
+func FlagSet(c *Config) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", c.Listen, "API address `host:port` (port 0 picks a free port) [OPENFC_LISTEN]")
+	fs.StringVar(&c.AddrFile, "addr-file", c.AddrFile, "write the bound host:port to `file` once ready [OPENFC_ADDR_FILE]")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`dir`ectory for all node data [OPENFC_DATA_DIR]")
+	fs.StringVar(&c.Region, "region", c.Region, "region `name` used in ARNs [OPENFC_REGION]")
+	fs.StringVar(&c.NATS.URL, "nats-url", c.NATS.URL, "use the external NATS server at `url` instead of the embedded one [OPENFC_NATS_URL]")
+	fs.StringVar(&c.NATS.Listen, "nats-listen", c.NATS.Listen, "open the embedded NATS client port at `host:port` [OPENFC_NATS_LISTEN]")
+	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log `level`: debug, info, warn, error [OPENFC_LOG_LEVEL]")
+	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log `format`: text or json [OPENFC_LOG_FORMAT]")
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
+	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
+	return fs
+}
+
+// envNames maps OPENFC_* variables to the fields they set.
+func envFields(c *Config) map[string]*string {
+	return map[string]*string{
+		"OPENFC_LISTEN":            &c.Listen,
+		"OPENFC_ADDR_FILE":         &c.AddrFile,
+		"OPENFC_DATA_DIR":          &c.DataDir,
+		"OPENFC_REGION":            &c.Region,
+		"OPENFC_NATS_URL":          &c.NATS.URL,
+		"OPENFC_NATS_LISTEN":       &c.NATS.Listen,
+		"OPENFC_LOG_LEVEL":         &c.Log.Level,
+		"OPENFC_LOG_FORMAT":        &c.Log.Format,
+		"OPENFC_ACCOUNT_ID":        &c.Credentials.AccountID,
+		"OPENFC_ACCESS_KEY_ID":     &c.Credentials.AccessKeyID,
+		"OPENFC_ACCESS_KEY_SECRET": &c.Credentials.AccessKeySecret,
+		"OPENFC_MASTER_KEY":        &c.MasterKey,
+	}
+}
+
+// Load builds the configuration from defaults, the config file, the
+// environment (KEY=VALUE strings, as os.Environ) and the arguments of
+// `openfc serve`. It reads only the config file from disk.
+func Load(args, env []string) (Config, error) {
+	c := Default()
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "OPENFC_") {
+			vars[k] = v
+		}
+	}
+	// The config file is named by a flag or the environment but read
+	// first, since flags and environment override it.
+	file := vars["OPENFC_CONFIG"]
+	pre := FlagSet(&Config{})
+	pre.Usage = func() {}
+	pre.SetOutput(discard{})
+	pre.ParseErrorsAllowlist.UnknownFlags = true
+	if err := pre.Parse(args); err == nil {
+		if f, _ := pre.GetString("config"); f != "" {
+			file = f
+		}
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return c, fmt.Errorf("read config file: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, errEOF(err)) {
+			return c, fmt.Errorf("config file %s: %w", file, err)
+		}
+		c.ConfigFile = file
+	}
+	for k, field := range envFields(&c) {
+		if v, ok := vars[k]; ok {
+			*field = v
+		}
+	}
+	fs := FlagSet(&c)
+	fs.Usage = func() {}
+	fs.SetOutput(discard{})
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q: serve takes only flags", fs.Arg(0))
+	}
+	return c, nil
+}
+
+// errEOF treats an empty config file as valid.
+func errEOF(err error) error {
+	if err != nil && err.Error() == "EOF" {
+		return err
+	}
+	return errors.New("not eof")
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: use host:port, e.g. 127.0.0.1:9700", c.Listen))
+	}
+	if c.NATS.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.NATS.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("nats-listen %q: use host:port", c.NATS.Listen))
+		}
+	}
+	if c.NATS.URL != "" && c.NATS.Listen != "" {
+		errs = append(errs, errors.New("nats-listen applies to the embedded NATS server only; drop it or nats-url"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir is empty"))
+	}
+	if _, err := c.Log.SlogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log-format %q: use text or json", c.Log.Format))
+	}
+	cr := c.Credentials
+	if (cr.AccessKeyID == "") != (cr.AccessKeySecret == "") {
+		errs = append(errs, errors.New("OPENFC_ACCESS_KEY_ID and OPENFC_ACCESS_KEY_SECRET must be set together"))
+	}
+	if cr.AccessKeySecret != "" && len(cr.AccessKeySecret) < 16 {
+		errs = append(errs, errors.New("OPENFC_ACCESS_KEY_SECRET is shorter than 16 characters"))
+	}
+	if cr.AccountID != "" && !allDigits(cr.AccountID) {
+		errs = append(errs, fmt.Errorf("OPENFC_ACCOUNT_ID %q: use digits only, as FC account IDs", cr.AccountID))
+	}
+	if c.Region == "" || strings.ContainsAny(c.Region, ":/ ") {
+		errs = append(errs, fmt.Errorf("region %q: use a name such as local or cn-hangzhou", c.Region))
+	}
+	return errors.Join(errs...)
+}
+
+// SlogLevel returns the slog level of the configured log level.
+func (l Log) SlogLevel() (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		return 0, fmt.Errorf("log-level %q: use debug, info, warn or error", l.Level)
+	}
+	return lv, nil
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
