@@ -54,6 +54,7 @@ type Store struct {
 	mu sync.Mutex
 
 	watcher jetstream.KeyWatcher
+	cancel  context.CancelFunc
 	done    chan struct{}
 }
 
@@ -79,8 +80,13 @@ func New(opts Options) *Store {
 // Start loads the whole bucket into the index and keeps watching it. It
 // returns once the index holds everything stored before the call.
 func (s *Store) Start(ctx context.Context) error {
-	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	// The watch lives until Shutdown, not as long as ctx, which only bounds
+	// the initial load.
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	w, err := s.kv.WatchAll(wctx, jetstream.IgnoreDeletes())
 	if err != nil {
+		cancel()
 		return fmt.Errorf("watch %s: %w", s.kv.Bucket(), err)
 	}
 	// IgnoreDeletes only applies to the initial snapshot: later deletes
@@ -98,7 +104,7 @@ func (s *Store) Start(ctx context.Context) error {
 			}
 			s.apply(e)
 		case <-ctx.Done():
-			w.Stop()
+			cancel()
 			return fmt.Errorf("initial load of metadata: %w", ctx.Err())
 		}
 	}
@@ -118,7 +124,9 @@ func (s *Store) Shutdown(ctx context.Context) error {
 	if s.watcher == nil {
 		return nil
 	}
-	if err := s.watcher.Stop(); err != nil {
+	err := s.watcher.Stop()
+	s.cancel()
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stop metadata watch: %w", err)
 	}
 	select {
