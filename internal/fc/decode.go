@@ -26,20 +26,99 @@ func Decode(body []byte, v any) (Present, error) {
 	if len(body) == 0 {
 		return Present{}, nil
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, decodeError(err)
-	}
-	p := make(Present, len(raw))
-	for k, val := range raw {
-		if !bytes.Equal(bytes.TrimSpace(val), []byte("null")) {
-			p[strings.ToLower(k)] = true
-		}
+	if body[0] != '{' {
+		return nil, InvalidArgument("the request body must be a JSON object")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return nil, decodeError(err)
 	}
-	return p, nil
+	// The body is valid JSON now, so a light scan of its top level finds
+	// the keys: a second full decode into a map would double the cost of
+	// a 100 MB code upload.
+	return topLevelKeys(body), nil
+}
+
+// topLevelKeys returns the keys of a valid JSON object whose values are not
+// null, lower-cased.
+func topLevelKeys(obj []byte) Present {
+	p := Present{}
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] != '}' {
+		end := stringEnd(obj, i)
+		raw := obj[i:end]
+		var key string
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			_ = json.Unmarshal(raw, &key) // valid JSON: cannot fail
+		} else {
+			key = string(raw[1 : len(raw)-1])
+		}
+		i = skipSpace(obj, end)
+		i = skipSpace(obj, i+1) // ':'
+		vend := valueEnd(obj, i)
+		// With duplicate keys the last one wins, as in encoding/json.
+		if bytes.Equal(obj[i:vend], []byte("null")) {
+			delete(p, strings.ToLower(key))
+		} else {
+			p[strings.ToLower(key)] = true
+		}
+		i = skipSpace(obj, vend)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return p
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string starting at b[i].
+func stringEnd(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexAny(b[j:], "\"\\")
+		if k < 0 {
+			return len(b)
+		}
+		j += k
+		if b[j] == '"' {
+			return j + 1
+		}
+		j += 2 // skip the escaped character
+	}
+}
+
+// valueEnd returns the index just past the JSON value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = stringEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j
 }
 
 func decodeError(err error) *Error {
