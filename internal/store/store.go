@@ -84,13 +84,15 @@ func (s *Store) Start(ctx context.Context) error {
 	// the initial load.
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	w, err := s.kv.WatchAll(wctx, jetstream.IgnoreDeletes())
+	// No IgnoreDeletes: it filters deletes for the watch's whole life, not
+	// only in the initial snapshot, and the index must see every delete
+	// (writers wait for it). A delete marker in the snapshot removes
+	// nothing and only advances the applied revision.
+	w, err := s.kv.WatchAll(wctx)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("watch %s: %w", s.kv.Bucket(), err)
 	}
-	// IgnoreDeletes only applies to the initial snapshot: later deletes
-	// still arrive, which is what the index needs.
 	s.watcher = w
 	for {
 		select {
