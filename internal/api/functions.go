@@ -134,12 +134,28 @@ func (s *Server) downloadCode(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) error {
 	svc, q := fc.SplitQualifier(r.PathValue("service"))
-	if _, err := s.store.Resolve(svc, q, r.PathValue("function")); err != nil {
-		return err
+	type instance struct {
+		InstanceID string `json:"instanceId"`
+		VersionID  string `json:"versionId"`
 	}
-	// Instances run once invocation exists (issue #4); until then a
-	// function has none.
+	out := []instance{}
+	if s.invoker == nil {
+		if _, err := s.store.Resolve(svc, q, r.PathValue("function")); err != nil {
+			return err
+		}
+	} else {
+		ids, version, err := s.invoker.InstanceIDs(svc, q, r.PathValue("function"))
+		if err != nil {
+			return err
+		}
+		if version == "" {
+			version = "LATEST"
+		}
+		for _, id := range ids {
+			out = append(out, instance{InstanceID: id, VersionID: version})
+		}
+	}
 	return writeJSON(w, http.StatusOK, struct {
-		Instances []any `json:"instances"`
-	}{[]any{}})
+		Instances []instance `json:"instances"`
+	}{out})
 }

@@ -71,6 +71,9 @@ func (s *Server) routes() {
 	h("GET "+p+"/accountConfigs", s.getAccountConfigs)
 	h("GET "+p+"/reservedCapacities", s.listReservedCapacities)
 
+	h("POST "+p+"/services/{service}/functions/{function}/invocations", s.invokeFunction)
+	s.mux.Handle(p+"/proxy/", s.handle(s.proxy))
+
 	h("GET /openfc/v1/code/{sha}", s.downloadCode)
 
 	s.mux.Handle("/", s.handle(s.notSupported))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -19,13 +20,17 @@ import (
 	"github.com/google/uuid"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/invoke"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/internal/trigger"
 )
 
 // Options configures a Server.
 type Options struct {
 	Store *store.Store
 	Auth  *auth.Authenticator
+	// Invoker runs invocations; nil makes invocation calls fail with 503.
+	Invoker *invoke.Invoker
 	// AccountID is the account this node serves.
 	AccountID string
 	// Region names the region in ARNs and account settings.
@@ -50,6 +55,8 @@ type Server struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	mux       *http.ServeMux
+	invoker   *invoke.Invoker
+	http      *trigger.HTTP
 }
 
 // New returns a Server with every route registered.
@@ -59,7 +66,16 @@ func New(opts Options) *Server {
 		l = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{store: opts.Store, auth: opts.Auth, accountID: opts.AccountID, region: opts.Region,
-		urlKey: opts.URLKey, maxBody: opts.MaxBodyBytes, logger: l.With("component", "api"), now: opts.Now, mux: http.NewServeMux()}
+		urlKey: opts.URLKey, maxBody: opts.MaxBodyBytes, logger: l.With("component", "api"), now: opts.Now, mux: http.NewServeMux(),
+		invoker: opts.Invoker}
+	if opts.Invoker != nil {
+		s.http = trigger.NewHTTP(trigger.HTTPOptions{Store: opts.Store, Invoker: opts.Invoker, Logger: l,
+			RequestID: func(r *http.Request) string { return RequestID(r.Context()) },
+			Verify: func(r *http.Request) error {
+				_, err := opts.Auth.Verify(r)
+				return err
+			}})
+	}
 	if s.maxBody == 0 {
 		s.maxBody = fc.MaxRequestBodyBytes
 	}
@@ -99,6 +115,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fc.InternalError())
 		}
 	}()
+	if s.http != nil && !isAPIHost(r.Host) {
+		if d, err := s.store.CustomDomain(hostOnly(r.Host)); err == nil {
+			if err := s.http.ServeDomain(w, r, d.Value); err != nil {
+				s.writeError(w, r, err)
+			}
+			return
+		}
+	}
 	if err := s.authenticate(r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -109,8 +133,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authenticate verifies the FC signature of every API call except the
 // paths that carry their own proof (code download links).
 func (s *Server) authenticate(r *http.Request) error {
-	if strings.HasPrefix(r.URL.Path, "/openfc/v1/code/") {
-		return nil
+	if strings.HasPrefix(r.URL.Path, "/openfc/v1/code/") || strings.HasPrefix(r.URL.Path, "/2016-08-15/proxy/") {
+		return nil // code links carry a token; HTTP triggers check their own authType
 	}
 	if !strings.HasPrefix(r.URL.Path, "/2016-08-15/") && !strings.HasPrefix(r.URL.Path, "/openfc/v1/") {
 		return nil // unknown paths get PathNotSupported from the mux
@@ -192,6 +216,38 @@ func writeItem(w http.ResponseWriter, etag string, v any) error {
 func noContent(w http.ResponseWriter) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// readBodyLimit reads a request body of at most limit bytes.
+func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, fc.EntityTooLarge(limit)
+	}
+	if err != nil {
+		return nil, fc.InvalidArgument("cannot read the request body: %v", err)
+	}
+	return body, nil
+}
+
+// hostOnly strips the port from a Host header.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
+}
+
+// isAPIHost reports whether a Host names the API itself (an IP address,
+// localhost, or FC's <account>.<region>.fc.* names) rather than a custom
+// domain, so the API path skips the custom-domain lookup.
+func isAPIHost(host string) bool {
+	h := hostOnly(host)
+	if h == "" || h == "localhost" || net.ParseIP(strings.Trim(h, "[]")) != nil {
+		return true
+	}
+	return strings.Contains(h, ".fc.")
 }
 
 // readBody reads a request body up to the server's limit; a larger body is

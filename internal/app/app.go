@@ -22,6 +22,8 @@ import (
 	"github.com/openfc/openfc/internal/blob"
 	"github.com/openfc/openfc/internal/broker"
 	"github.com/openfc/openfc/internal/config"
+	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/scheduler"
 	"github.com/openfc/openfc/internal/seal"
 	"github.com/openfc/openfc/internal/store"
 )
@@ -41,13 +43,15 @@ type App struct {
 	cfg    config.Config
 	logger *slog.Logger
 
-	box    *seal.Box
-	broker *broker.Broker
-	blobs  *blob.Store
-	store  *store.Store
-	api    *api.Server
-	srv    *http.Server
-	ln     net.Listener
+	box         *seal.Box
+	broker      *broker.Broker
+	sched       *scheduler.Scheduler
+	closeDriver func() error
+	blobs       *blob.Store
+	store       *store.Store
+	api         *api.Server
+	srv         *http.Server
+	ln          net.Listener
 
 	derivedFrom []byte // the master key, only to derive purpose keys
 
@@ -103,8 +107,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	a.store.SetAccountID(a.creds.AccountID)
+	invoker, err := a.startInstances()
+	if err != nil {
+		return err
+	}
 	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
-	a.api = api.New(api.Options{Store: a.store, Auth: authn, AccountID: a.creds.AccountID, Region: a.cfg.Region,
+	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, AccountID: a.creds.AccountID, Region: a.cfg.Region,
 		URLKey: a.derive("code-url"), Logger: a.logger})
 	a.ln, err = net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -162,6 +170,16 @@ func (a *App) stop(ctx context.Context) error {
 	} else if a.ln != nil {
 		a.ln.Close()
 	}
+	if a.sched != nil {
+		if err := a.sched.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.closeDriver != nil {
+		if err := a.closeDriver(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if a.store != nil {
 		if err := a.store.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -173,6 +191,38 @@ func (a *App) stop(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// startInstances builds the sandbox driver, the scheduler and the invoker.
+func (a *App) startInstances() (*invoke.Invoker, error) {
+	run, err := runDir(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		return nil, fmt.Errorf("create run dir: %w", err)
+	}
+	driver, closeDriver, err := a.newDriver(run)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox driver: %w", err)
+	}
+	a.closeDriver = closeDriver
+	budget, err := memoryBudget(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.sched, err = scheduler.New(scheduler.Options{
+		Driver: driver, Blobs: a.blobs, Interpreters: interpreters(a.cfg), WorkDir: run,
+		MemoryBudget: budget, MaxInstances: a.cfg.Instances.MaxInstances,
+		KeepAlive: a.cfg.Instances.KeepAlive, MaxLifetime: a.cfg.Instances.MaxLifetime,
+		Logger: a.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.logger.Info("instances ready", "sandbox", sandboxKind(a.cfg), "memory_budget", budget, "run_dir", run)
+	return invoke.New(invoke.Options{Store: a.store, Scheduler: a.sched, AccountID: a.creds.AccountID,
+		Region: a.cfg.Region, Logger: a.logger}), nil
 }
 
 func (a *App) openBox() error {

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -26,6 +28,8 @@ type Config struct {
 	Region string `yaml:"region"`
 	NATS   NATS   `yaml:"nats"`
 	Log    Log    `yaml:"log"`
+	// Instances configures how functions run.
+	Instances Instances `yaml:"instances"`
 	// Credentials come from the environment only (never a file or a flag,
 	// which would put secrets in process listings or repositories).
 	Credentials Credentials `yaml:"-"`
@@ -45,6 +49,33 @@ type NATS struct {
 	// Listen opens the embedded server's client port at host:port (default:
 	// none, in-process connections only).
 	Listen string `yaml:"listen"`
+}
+
+// Instances configures the sandboxes and the scheduler.
+type Instances struct {
+	// Sandbox is the sandbox driver: linux (namespaces, cgroups, seccomp;
+	// needs root) or process (no isolation, development only). Default:
+	// linux when running as root on Linux, else process.
+	Sandbox string `yaml:"sandbox"`
+	// Memory is the node's memory budget for instances, e.g. "16GiB"
+	// (default 75% of the machine's memory).
+	Memory string `yaml:"memory"`
+	// MaxInstances is the account's instance quota on this node (default
+	// 100, FC's regional default).
+	MaxInstances int `yaml:"maxInstances"`
+	// KeepAlive is how long an idle instance lives (default 5m).
+	KeepAlive time.Duration `yaml:"keepAlive"`
+	// MaxLifetime is the age at which an instance is replaced (default 4h).
+	MaxLifetime time.Duration `yaml:"maxLifetime"`
+	// Python and Node are the interpreters of the built-in runtimes
+	// (default /usr/bin/python3 and /usr/bin/node; never the first one on
+	// PATH, which may be a slow version-manager shim).
+	Python string `yaml:"python"`
+	Node   string `yaml:"node"`
+	// RunDir holds per-instance sockets and sandbox state; it must be short
+	// (Unix socket paths are limited to 108 bytes). Default
+	// /run/openfc/<hash of data-dir>.
+	RunDir string `yaml:"runDir"`
 }
 
 // Log configures the node's own logs (not function logs).
@@ -69,6 +100,13 @@ func Default() Config {
 		DataDir: "./openfc-data",
 		Region:  "local",
 		Log:     Log{Level: "info", Format: "text"},
+		Instances: Instances{
+			MaxInstances: 100,
+			KeepAlive:    5 * time.Minute,
+			MaxLifetime:  4 * time.Hour,
+			Python:       "/usr/bin/python3",
+			Node:         "/usr/bin/node",
+		},
 	}
 }
 
@@ -87,6 +125,14 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringVar(&c.NATS.Listen, "nats-listen", c.NATS.Listen, "open the embedded NATS client port at `host:port` [OPENFC_NATS_LISTEN]")
 	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log `level`: debug, info, warn, error [OPENFC_LOG_LEVEL]")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log `format`: text or json [OPENFC_LOG_FORMAT]")
+	fs.StringVar(&c.Instances.Sandbox, "sandbox", c.Instances.Sandbox, "sandbox `driver`: linux or process (default linux as root on Linux) [OPENFC_SANDBOX]")
+	fs.StringVar(&c.Instances.Memory, "instance-memory", c.Instances.Memory, "memory `budget` for instances, e.g. 16GiB (default 75% of the machine) [OPENFC_INSTANCE_MEMORY]")
+	fs.IntVar(&c.Instances.MaxInstances, "max-instances", c.Instances.MaxInstances, "instance quota of the account on this node [OPENFC_MAX_INSTANCES]")
+	fs.DurationVar(&c.Instances.KeepAlive, "keep-alive", c.Instances.KeepAlive, "how long an idle instance lives [OPENFC_KEEP_ALIVE]")
+	fs.DurationVar(&c.Instances.MaxLifetime, "max-instance-lifetime", c.Instances.MaxLifetime, "age at which an instance is replaced [OPENFC_MAX_INSTANCE_LIFETIME]")
+	fs.StringVar(&c.Instances.Python, "python", c.Instances.Python, "Python 3 `interpreter` of the python runtimes [OPENFC_PYTHON]")
+	fs.StringVar(&c.Instances.Node, "node", c.Instances.Node, "Node.js `interpreter` of the nodejs runtimes [OPENFC_NODE]")
+	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
 	return fs
@@ -107,6 +153,11 @@ func envFields(c *Config) map[string]*string {
 		"OPENFC_ACCESS_KEY_ID":     &c.Credentials.AccessKeyID,
 		"OPENFC_ACCESS_KEY_SECRET": &c.Credentials.AccessKeySecret,
 		"OPENFC_MASTER_KEY":        &c.MasterKey,
+		"OPENFC_SANDBOX":           &c.Instances.Sandbox,
+		"OPENFC_INSTANCE_MEMORY":   &c.Instances.Memory,
+		"OPENFC_PYTHON":            &c.Instances.Python,
+		"OPENFC_NODE":              &c.Instances.Node,
+		"OPENFC_RUN_DIR":           &c.Instances.RunDir,
 	}
 }
 
@@ -149,6 +200,22 @@ func Load(args, env []string) (Config, error) {
 		if v, ok := vars[k]; ok {
 			*field = v
 		}
+	}
+	for k, field := range map[string]*time.Duration{"OPENFC_KEEP_ALIVE": &c.Instances.KeepAlive, "OPENFC_MAX_INSTANCE_LIFETIME": &c.Instances.MaxLifetime} {
+		if v, ok := vars[k]; ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return c, fmt.Errorf("%s=%q: use a duration such as 5m", k, v)
+			}
+			*field = d
+		}
+	}
+	if v, ok := vars["OPENFC_MAX_INSTANCES"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("OPENFC_MAX_INSTANCES=%q: use a number", v)
+		}
+		c.Instances.MaxInstances = n
 	}
 	fs := FlagSet(&c)
 	fs.Usage = func() {}
@@ -207,6 +274,20 @@ func (c Config) Validate() error {
 	if cr.AccountID != "" && !allDigits(cr.AccountID) {
 		errs = append(errs, fmt.Errorf("OPENFC_ACCOUNT_ID %q: use digits only, as FC account IDs", cr.AccountID))
 	}
+	if in := c.Instances; in.Sandbox != "" && in.Sandbox != "linux" && in.Sandbox != "process" {
+		errs = append(errs, fmt.Errorf("sandbox %q: use linux or process", in.Sandbox))
+	}
+	if c.Instances.Memory != "" {
+		if _, err := ParseBytes(c.Instances.Memory); err != nil {
+			errs = append(errs, fmt.Errorf("instance-memory: %w", err))
+		}
+	}
+	if c.Instances.MaxInstances < 1 {
+		errs = append(errs, errors.New("max-instances must be at least 1"))
+	}
+	if c.Instances.KeepAlive <= 0 || c.Instances.MaxLifetime <= 0 {
+		errs = append(errs, errors.New("keep-alive and max-instance-lifetime must be positive durations"))
+	}
 	if c.Region == "" || strings.ContainsAny(c.Region, ":/ ") {
 		errs = append(errs, fmt.Errorf("region %q: use a name such as local or cn-hangzhou", c.Region))
 	}
@@ -220,6 +301,29 @@ func (l Log) SlogLevel() (slog.Level, error) {
 		return 0, fmt.Errorf("log-level %q: use debug, info, warn or error", l.Level)
 	}
 	return lv, nil
+}
+
+// ParseBytes parses a size such as "512MiB", "16GiB", "1G" or "1048576".
+func ParseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("size %q: use a number with a unit, e.g. 512MiB or 16GiB", s)
+	}
+	return int64(n * float64(mult)), nil
 }
 
 func allDigits(s string) bool {

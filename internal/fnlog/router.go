@@ -45,13 +45,19 @@ func NewRouter(sink Sink) *Router {
 
 // Tail collects the last TailBytes of one request's log lines.
 type Tail struct {
+	r     *Router
 	buf   []byte
 	ended chan struct{} // closed when the request's End marker was seen
 	done  bool
 }
 
-// Bytes returns the collected tail.
-func (t *Tail) Bytes() []byte { return t.buf }
+// Bytes returns a copy of the collected tail; it is safe to call while
+// lines are still routed.
+func (t *Tail) Bytes() []byte {
+	t.r.mu.Lock()
+	defer t.r.mu.Unlock()
+	return append([]byte(nil), t.buf...)
+}
 
 // Ended is closed once the runtime printed the request's End marker, so a
 // caller knows every line of the request has been routed.
@@ -59,7 +65,7 @@ func (t *Tail) Ended() <-chan struct{} { return t.ended }
 
 // Subscribe starts collecting requestID's lines; call Unsubscribe when done.
 func (r *Router) Subscribe(requestID string) *Tail {
-	t := &Tail{ended: make(chan struct{})}
+	t := &Tail{r: r, ended: make(chan struct{})}
 	r.mu.Lock()
 	r.tails[requestID] = t
 	r.mu.Unlock()

@@ -1,0 +1,79 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/invoke"
+)
+
+// invokeFunction serves InvokeFunction (spec §3).
+func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request) error {
+	if s.invoker == nil {
+		return fc.Errorf(http.StatusServiceUnavailable, "FunctionNotStarted", "this node does not run functions")
+	}
+	svc, q := fc.SplitQualifier(r.PathValue("service"))
+	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") || r.Header.Get("X-Fc-Stateful-Async-Invocation-Id") != "" {
+		return fc.InvalidArgument("async invocation is not available yet in openfc: call without X-Fc-Invocation-Type: Async")
+	}
+	if r.ContentLength > fc.MaxSyncPayloadBytes {
+		return fc.EntityTooLarge(fc.MaxSyncPayloadBytes)
+	}
+	body, err := s.readBodyLimit(w, r, fc.MaxSyncPayloadBytes)
+	if err != nil {
+		return err
+	}
+	req := &invoke.Request{
+		Service: svc, Qualifier: q, Function: r.PathValue("function"), RequestID: RequestID(r.Context()),
+		Body: body, LogTail: strings.EqualFold(r.Header.Get("X-Fc-Log-Type"), "Tail"),
+	}
+	for k, v := range r.Header {
+		if strings.HasPrefix(k, "X-Fc-Tracing-") || k == "X-Fc-Trace-Id" {
+			if req.Tracing == nil {
+				req.Tracing = http.Header{}
+			}
+			req.Tracing[k] = v
+		}
+	}
+	res, err := s.invoker.Invoke(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	if res.ErrorType != "" {
+		h.Set("X-Fc-Error-Type", res.ErrorType)
+		h.Set("Content-Type", "application/json")
+	} else {
+		// Never application/json: the Node SDK would parse a result that
+		// may not be JSON.
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	if req.LogTail {
+		h.Set("X-Fc-Log-Result", base64.StdEncoding.EncodeToString(res.LogResult))
+	}
+	if res.VersionID != "" {
+		h.Set("X-Fc-Invocation-Service-Version", res.VersionID)
+	}
+	h.Set("X-Fc-Code-Checksum", res.CodeChecksum)
+	h.Set("X-Fc-Invocation-Duration", strconv.FormatInt(res.Duration.Milliseconds(), 10))
+	h.Set("X-Openfc-Instance-Id", res.InstanceID)
+	h.Set("X-Openfc-Cold-Start", strconv.FormatBool(res.Cold))
+	if res.Cold {
+		h.Set("X-Openfc-Init-Duration", strconv.FormatFloat(float64(res.InitDuration.Microseconds())/1000, 'f', 3, 64))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(res.Body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(res.Body)
+	return nil
+}
+
+// proxy serves HTTP-trigger calls.
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request) error {
+	if s.http == nil {
+		return fc.Errorf(http.StatusServiceUnavailable, "FunctionNotStarted", "this node does not run functions")
+	}
+	return s.http.ServeProxy(w, r)
+}

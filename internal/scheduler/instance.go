@@ -1,0 +1,308 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/openfc/openfc/internal/fnlog"
+	"github.com/openfc/openfc/internal/runtimes"
+	"github.com/openfc/openfc/internal/sandbox"
+)
+
+// Instance is one running instance of a function: its sandbox, the HTTP
+// client that speaks FC's runtime protocol to it, and its output router.
+type Instance struct {
+	id     string
+	spec   *Spec
+	sb     sandbox.Instance
+	client *http.Client
+	router *fnlog.Router
+	done   chan struct{}
+	exit   sandbox.Exit
+	dir    string // per-instance host folder
+
+	// initMu serialises the initializer; initialized is set once it ran.
+	initMu      sync.Mutex
+	initialized atomic.Bool
+
+	released atomic.Bool // memory given back to the budget
+}
+
+// ID returns the instance ID.
+func (i *Instance) ID() string { return i.id }
+
+// Spec returns the spec the instance runs.
+func (i *Instance) Spec() *Spec { return i.spec }
+
+// Client returns the HTTP client to the instance's runtime; requests go to
+// http://instance/...
+func (i *Instance) Client() *http.Client { return i.client }
+
+// Router returns the instance's output router.
+func (i *Instance) Router() *fnlog.Router { return i.router }
+
+// Done is closed when the instance has ended.
+func (i *Instance) Done() <-chan struct{} { return i.done }
+
+// Exit returns how the instance ended; valid once Done is closed.
+func (i *Instance) Exit() sandbox.Exit { return i.exit }
+
+// Stop ends the instance (pre-stop hook first when one is configured and
+// the instance is alive).
+func (i *Instance) Stop(ctx context.Context) error {
+	select {
+	case <-i.done:
+	default:
+		if i.spec.PreStop != "" && i.initialized.Load() {
+			i.preStop(ctx)
+		}
+	}
+	err := i.sb.Stop(ctx)
+	os.RemoveAll(i.dir)
+	return err
+}
+
+func (i *Instance) preStop(ctx context.Context) {
+	t := i.spec.PreStopTimeout
+	if t == 0 {
+		t = 90 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, t)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://instance/pre-stop", nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("x-fc-instance-lifecycle-pre-stop-handler", i.spec.PreStop)
+	req.Header.Set("x-fc-request-id", "prestop-"+i.id)
+	if resp, err := i.client.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+// Initialize runs the function's initializer once per instance, before its
+// first invocation; call is the request to send (the invoker sets headers).
+// Concurrent callers wait for the first one. It returns the runtime's
+// answer for a failed initializer, or nil once it succeeded.
+func (i *Instance) Initialize(call func() error) error {
+	if i.initialized.Load() {
+		return nil
+	}
+	i.initMu.Lock()
+	defer i.initMu.Unlock()
+	if i.initialized.Load() {
+		return nil
+	}
+	if err := call(); err != nil {
+		return err
+	}
+	i.initialized.Store(true)
+	return nil
+}
+
+// Initialized reports whether the initializer has run.
+func (i *Instance) Initialized() bool { return i.initialized.Load() }
+
+var instanceSeq atomic.Uint64
+
+func newInstanceID() string {
+	return fmt.Sprintf("c-%x-%d", time.Now().UnixNano()&0xffffffffff, instanceSeq.Add(1))
+}
+
+// startInstance starts an instance of spec; the budget is reserved by the
+// caller.
+func (s *Scheduler) startInstance(ctx context.Context, spec *Spec) (*Instance, error) {
+	rt, ok := runtimes.Lookup(spec.Runtime)
+	if !ok {
+		return nil, fmt.Errorf("runtime %q is not available on this node", spec.Runtime)
+	}
+	codeDir, err := s.blobs.Unpack(ctx, spec.CodeSHA256)
+	if err != nil {
+		return nil, fmt.Errorf("unpack code: %w", err)
+	}
+	id := newInstanceID()
+	dir := filepath.Join(s.workDir, "instances", id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("instance folder: %w", err)
+	}
+	inst := &Instance{id: id, spec: spec, dir: dir, done: make(chan struct{}), router: fnlog.NewRouter(s.logSink(spec, id))}
+	ok = false
+	defer func() {
+		if !ok {
+			os.RemoveAll(dir)
+		}
+	}()
+	var mounts []sandbox.Mount
+	if rt.Kind == runtimes.KindPython || rt.Kind == runtimes.KindNodejs {
+		bdir, err := s.bootstrapDir(ctx, rt)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, sandbox.Mount{Source: bdir, Target: runtimes.DefaultBootstrapDir})
+	}
+	if len(spec.LayerSHA256s) > 0 {
+		opt, err := s.layersDir(ctx, spec.LayerSHA256s)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, sandbox.Mount{Source: opt, Target: "/opt"})
+	}
+	socket := sandbox.SocketMount + "/" + sandbox.SocketName
+	cmd, err := rt.Command(runtimes.CommandOptions{
+		Interpreters: s.interpreters, Socket: socket, Handler: spec.Handler,
+		InstanceConcurrency: spec.Concurrency, RuntimeAPI: "127.0.0.1:9001",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("runtime command: %w", err)
+	}
+	if len(spec.CustomCommand) > 0 && rt.Kind == runtimes.KindCustom {
+		cmd.Args = spec.CustomCommand
+	}
+	env := s.environment(spec, rt, id, cmd.Env)
+	sspec := sandbox.Spec{
+		ID: id, Path: cmd.Args[0], Args: cmd.Args, Env: env,
+		CodeDir: codeDir, Mounts: mounts,
+		MemoryBytes: spec.MemoryBytes, CPUShares: cpuShares(spec.MemoryBytes),
+		SocketDir: dir,
+		Stdout:    inst.router.Writer("stdout"), Stderr: inst.router.Writer("stderr"),
+	}
+	if rt.Listen == runtimes.ListenTCP {
+		port := spec.CAPort
+		if port == 0 {
+			port = runtimes.CustomPort
+		}
+		sspec.ListenAddr = "0.0.0.0:" + strconv.Itoa(port)
+	}
+	sb, err := s.driver.Start(ctx, sspec)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	inst.sb = sb
+	go func() {
+		inst.exit = sb.Wait()
+		close(inst.done)
+	}()
+	inst.client = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return sb.Dial(ctx)
+		},
+		MaxIdleConnsPerHost: max(spec.Concurrency, 2),
+		DisableCompression:  true,
+		IdleConnTimeout:     0,
+	}}
+	if err := s.waitReady(ctx, inst, rt, socket); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		sb.Stop(stopCtx)
+		return nil, err
+	}
+	ok = true
+	return inst, nil
+}
+
+// ErrNotStarted means the runtime ended or did not listen in time.
+var ErrNotStarted = errors.New("scheduler: runtime did not start")
+
+// waitReady waits until the runtime accepts connections: the Unix socket
+// exists (the bootstraps rename it into place once listening) or a TCP
+// connect succeeds (custom runtimes, within FC's 120 s).
+func (s *Scheduler) waitReady(ctx context.Context, inst *Instance, rt runtimes.Runtime, socket string) error {
+	limit := 30 * time.Second
+	if rt.Listen == runtimes.ListenTCP {
+		limit = 120 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	hostSock := filepath.Join(inst.dir, sandbox.SocketName)
+	delay := 100 * time.Microsecond
+	for {
+		switch rt.Listen {
+		case runtimes.ListenTCP:
+			c, err := inst.sb.Dial(ctx)
+			if err == nil {
+				c.Close()
+				return nil
+			}
+		default:
+			if _, err := os.Stat(hostSock); err == nil {
+				return nil
+			}
+		}
+		select {
+		case <-inst.done:
+			return fmt.Errorf("%w: it exited (%s) before accepting connections", ErrNotStarted, inst.exit)
+		case <-ctx.Done():
+			return fmt.Errorf("%w: not listening after %v", ErrNotStarted, limit)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Millisecond)
+	}
+}
+
+// cpuShares gives CPU weight in proportion to memory, as FC does: 1024
+// shares per 1 GB, at least 2.
+func cpuShares(memoryBytes int64) uint64 {
+	return uint64(max(memoryBytes*1024/(1<<30), 2))
+}
+
+// environment builds an instance's environment (spec §6.7).
+func (s *Scheduler) environment(spec *Spec, rt runtimes.Runtime, id string, runtimeEnv []string) []string {
+	q := spec.Qualifier
+	if q == "" {
+		q = "LATEST"
+	}
+	port := spec.CAPort
+	if port == 0 {
+		port = runtimes.CustomPort
+	}
+	env := []string{
+		"PATH=/code:/code/bin:/opt/bin:/usr/local/bin:/usr/bin:/bin",
+		"LD_LIBRARY_PATH=/code:/code/lib:/usr/local/lib:/opt/lib",
+		"NODE_PATH=/opt/nodejs/node_modules",
+		"PYTHONPATH=/opt/python",
+		"HOME=/tmp",
+		"LANG=C.UTF-8",
+		"FC_FUNC_CODE_PATH=/code",
+		"FC_ACCOUNT_ID=" + spec.AccountID,
+		"FC_REGION=" + spec.Region,
+		"FC_SERVICE_NAME=" + spec.Service,
+		"FC_FUNCTION_NAME=" + spec.Function,
+		"FC_FUNCTION_HANDLER=" + spec.Handler,
+		"FC_FUNCTION_MEMORY_SIZE=" + strconv.FormatInt(spec.MemoryBytes>>20, 10),
+		"FC_QUALIFIER=" + q,
+		"FC_INSTANCE_ID=" + id,
+		"FC_CUSTOM_LISTEN_PORT=" + strconv.Itoa(port),
+		"FC_SERVER_PORT=" + strconv.Itoa(port),
+	}
+	env = append(env, runtimeEnv...)
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	return dedupeEnv(env)
+}
+
+// dedupeEnv keeps the last value of each variable.
+func dedupeEnv(env []string) []string {
+	seen := map[string]int{}
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := seen[k]; ok {
+			out[i] = kv
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}

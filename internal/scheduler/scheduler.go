@@ -1,0 +1,400 @@
+package scheduler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openfc/openfc/internal/blob"
+	"github.com/openfc/openfc/internal/fnlog"
+	"github.com/openfc/openfc/internal/pool"
+	"github.com/openfc/openfc/internal/runtimes"
+	"github.com/openfc/openfc/internal/sandbox"
+)
+
+// Options configures a Scheduler.
+type Options struct {
+	Driver       sandbox.Driver
+	Blobs        *blob.Store
+	Interpreters runtimes.Interpreters
+	// WorkDir holds per-instance folders and the runtimes' bootstraps.
+	WorkDir string
+	// MemoryBudget is the most memory (bytes) live instances may be given
+	// in total; 0 means no budget.
+	MemoryBudget int64
+	// MaxInstances is the account's instance quota on this node; 0 means
+	// 100 (FC's default regional quota).
+	MaxInstances int
+	// KeepAlive and MaxLifetime of instances; 0 means pool's defaults.
+	KeepAlive   time.Duration
+	MaxLifetime time.Duration
+	// QueueTimeout is how long a call waits for a busy function's slot.
+	QueueTimeout time.Duration
+	// LogSink receives every line functions write; nil drops them.
+	LogSink func(spec *Spec, instanceID string, line fnlog.Line)
+	Logger  *slog.Logger
+}
+
+// Scheduler runs the node's instances.
+type Scheduler struct {
+	driver       sandbox.Driver
+	blobs        *blob.Store
+	interpreters runtimes.Interpreters
+	workDir      string
+	budget       int64
+	maxInstances int
+	keepAlive    time.Duration
+	maxLifetime  time.Duration
+	queueTimeout time.Duration
+	sink         func(*Spec, string, fnlog.Line)
+	logger       *slog.Logger
+
+	// mu guards pools, used and live.
+	mu    sync.Mutex
+	pools map[string]*poolEntry // by function key
+	used  int64                 // memory reserved by live and starting instances
+	live  int                   // live and starting instances
+
+	// bootMu guards boots and layers.
+	bootMu sync.Mutex
+	boots  map[string]string // runtime kind → bootstrap folder
+	layers map[string]string // layer set → merged folder
+}
+
+type poolEntry struct {
+	revision string
+	pool     *pool.Pool
+	spec     *Spec
+}
+
+// Errors returned by Acquire besides the pool's.
+var (
+	// ErrNoCapacity: the node's memory budget or instance quota is used up
+	// by busy instances.
+	ErrNoCapacity = errors.New("scheduler: node at capacity")
+	// ErrBusy: the function is at its own instance limit and no slot
+	// freed up in time.
+	ErrBusy = pool.ErrBusy
+)
+
+// New returns a Scheduler.
+func New(opts Options) (*Scheduler, error) {
+	if opts.Driver == nil || opts.Blobs == nil || opts.WorkDir == "" {
+		return nil, errors.New("scheduler: Driver, Blobs and WorkDir are required")
+	}
+	for _, d := range []string{"instances", "runtimes", "layers"} {
+		p := filepath.Join(opts.WorkDir, d)
+		// Folders of instances of a previous run are leftovers.
+		if d == "instances" {
+			os.RemoveAll(p)
+		}
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return nil, fmt.Errorf("scheduler work dir: %w", err)
+		}
+	}
+	l := opts.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxInstances == 0 {
+		opts.MaxInstances = 100
+	}
+	return &Scheduler{driver: opts.Driver, blobs: opts.Blobs, interpreters: opts.Interpreters, workDir: opts.WorkDir,
+		budget: opts.MemoryBudget, maxInstances: opts.MaxInstances, keepAlive: opts.KeepAlive,
+		maxLifetime: opts.MaxLifetime, queueTimeout: opts.QueueTimeout, sink: opts.LogSink,
+		logger: l.With("component", "scheduler"), pools: map[string]*poolEntry{},
+		boots: map[string]string{}, layers: map[string]string{}}, nil
+}
+
+// Lease is a slot of an instance, held for one invocation.
+type Lease struct {
+	slot *pool.Slot
+	// Instance is the instance the call runs on.
+	Instance *Instance
+	// Cold reports whether the instance was started for this call, and
+	// StartDuration how long that took.
+	Cold          bool
+	StartDuration time.Duration
+}
+
+// Release gives the slot back; healthy false stops the instance (timeout,
+// crash, protocol error).
+func (l *Lease) Release(healthy bool) { l.slot.Release(healthy) }
+
+// Acquire returns a slot of an instance of spec, starting one if needed.
+func (s *Scheduler) Acquire(ctx context.Context, spec *Spec) (*Lease, error) {
+	p := s.poolFor(spec)
+	slot, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inst := slot.Instance().(*Instance)
+	return &Lease{slot: slot, Instance: inst, Cold: slot.Cold, StartDuration: slot.StartDuration}, nil
+}
+
+// poolFor returns the pool of spec's revision, draining pools of older
+// revisions of the same function version.
+func (s *Scheduler) poolFor(spec *Spec) *pool.Pool {
+	key := spec.functionKey()
+	s.mu.Lock()
+	pe := s.pools[key]
+	if pe != nil && pe.revision == spec.Revision {
+		s.mu.Unlock()
+		return pe.pool
+	}
+	old := pe
+	pe = &poolEntry{revision: spec.Revision, spec: spec}
+	pe.pool = pool.New(pool.Options{
+		Concurrency:  spec.Concurrency,
+		MaxInstances: spec.MaxInstances,
+		Start: func(ctx context.Context) (pool.Instance, error) {
+			return s.start(ctx, spec)
+		},
+		Stopped:      func(i pool.Instance) { s.release(i.(*Instance)) },
+		KeepAlive:    s.keepAlive,
+		MaxLifetime:  s.maxLifetime,
+		QueueTimeout: s.queueTimeout,
+		Logger:       s.logger,
+	})
+	s.pools[key] = pe
+	s.mu.Unlock()
+	if old != nil {
+		// In-flight calls on the old revision finish; new calls get new
+		// instances (ARCHITECTURE.md §3, updates).
+		go old.pool.Drain(context.Background())
+		s.logger.Info("function changed, draining old instances", "function", key)
+	}
+	return pe.pool
+}
+
+// start reserves budget and quota, evicting idle instances of other
+// functions when needed, then starts an instance.
+func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
+	if err := s.reserve(spec); err != nil {
+		return nil, err
+	}
+	inst, err := s.startInstance(ctx, spec)
+	if err != nil {
+		s.unreserve(spec.MemoryBytes)
+		return nil, err
+	}
+	return inst, nil
+}
+
+func (s *Scheduler) reserve(spec *Spec) error {
+	for {
+		s.mu.Lock()
+		fitsMem := s.budget == 0 || s.used+spec.MemoryBytes <= s.budget
+		fitsQuota := s.live < s.maxInstances
+		if fitsMem && fitsQuota {
+			s.used += spec.MemoryBytes
+			s.live++
+			s.mu.Unlock()
+			return nil
+		}
+		victim := s.lruIdleLocked(spec.functionKey())
+		s.mu.Unlock()
+		if victim == nil || !victim.EvictIdle() {
+			if !fitsMem {
+				return fmt.Errorf("%w: the memory budget is used by busy instances", ErrNoCapacity)
+			}
+			return fmt.Errorf("%w: the instance quota (%d) is used by busy instances", ErrNoCapacity, s.maxInstances)
+		}
+		s.logger.Warn("evicted an idle instance to make room", "function", spec.functionKey())
+		// The evicted instance gives its memory back when it has stopped;
+		// wait for that rather than overcommitting.
+		if err := s.waitReleased(spec); err != nil {
+			return err
+		}
+	}
+}
+
+// waitReleased waits briefly for an evicted instance's budget to return.
+func (s *Scheduler) waitReleased(spec *Spec) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		ok := (s.budget == 0 || s.used+spec.MemoryBytes <= s.budget) && s.live < s.maxInstances
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("%w: evicted instance did not stop in time", ErrNoCapacity)
+}
+
+// lruIdleLocked returns the pool, other than except's, holding the least
+// recently used idle instance; if there is none, except's own.
+func (s *Scheduler) lruIdleLocked(except string) *pool.Pool {
+	var best *pool.Pool
+	var bestAt time.Time
+	var own *pool.Pool
+	for k, pe := range s.pools {
+		at := pe.pool.OldestIdle()
+		if at.IsZero() {
+			continue
+		}
+		if k == except {
+			own = pe.pool
+			continue
+		}
+		if best == nil || at.Before(bestAt) {
+			best, bestAt = pe.pool, at
+		}
+	}
+	if best == nil {
+		return own
+	}
+	return best
+}
+
+func (s *Scheduler) unreserve(mem int64) {
+	s.mu.Lock()
+	s.used -= mem
+	s.live--
+	s.mu.Unlock()
+}
+
+func (s *Scheduler) release(inst *Instance) {
+	if inst.released.CompareAndSwap(false, true) {
+		s.unreserve(inst.spec.MemoryBytes)
+	}
+}
+
+// Stats is a snapshot of the node's instances.
+type Stats struct {
+	Instances   int
+	MemoryBytes int64
+	Pools       int
+}
+
+// Stats returns a snapshot.
+func (s *Scheduler) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Instances: s.live, MemoryBytes: s.used, Pools: len(s.pools)}
+}
+
+// InstanceIDs returns the live instances of a function version.
+func (s *Scheduler) InstanceIDs(service, function, versionID string) []string {
+	spec := &Spec{Service: service, Function: function, VersionID: versionID}
+	s.mu.Lock()
+	pe := s.pools[spec.functionKey()]
+	s.mu.Unlock()
+	if pe == nil {
+		return nil
+	}
+	return pe.pool.Instances()
+}
+
+// Shutdown stops every instance.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	pools := make([]*pool.Pool, 0, len(s.pools))
+	for _, pe := range s.pools {
+		pools = append(pools, pe.pool)
+	}
+	s.pools = map[string]*poolEntry{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range pools {
+		wg.Go(func() { p.Drain(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// bootstrapDir writes a runtime kind's bootstrap once per node.
+func (s *Scheduler) bootstrapDir(ctx context.Context, rt runtimes.Runtime) (string, error) {
+	s.bootMu.Lock()
+	defer s.bootMu.Unlock()
+	if d, ok := s.boots[string(rt.Kind)]; ok {
+		return d, nil
+	}
+	d := filepath.Join(s.workDir, "runtimes", string(rt.Kind))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", fmt.Errorf("bootstrap folder: %w", err)
+	}
+	if _, err := runtimes.WriteBootstrap(ctx, d, rt, s.interpreters); err != nil {
+		return "", fmt.Errorf("write bootstrap: %w", err)
+	}
+	s.boots[string(rt.Kind)] = d
+	return d, nil
+}
+
+// layersDir returns a folder holding the merged layers (earlier layers win
+// on conflicts, as FC's /opt), built once per node and layer set with hard
+// links into the unpacked layers.
+func (s *Scheduler) layersDir(ctx context.Context, shas []string) (string, error) {
+	h := sha256.Sum256([]byte(strings.Join(shas, ",")))
+	name := hex.EncodeToString(h[:16])
+	s.bootMu.Lock()
+	defer s.bootMu.Unlock()
+	if d, ok := s.layers[name]; ok {
+		return d, nil
+	}
+	d := filepath.Join(s.workDir, "layers", name)
+	tmp := d + ".tmp"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", err
+	}
+	for _, sha := range shas {
+		src, err := s.blobs.Unpack(ctx, sha)
+		if err != nil {
+			return "", fmt.Errorf("unpack layer: %w", err)
+		}
+		if err := linkTree(src, tmp); err != nil {
+			return "", fmt.Errorf("merge layer: %w", err)
+		}
+	}
+	os.RemoveAll(d)
+	if err := os.Rename(tmp, d); err != nil {
+		return "", err
+	}
+	s.layers[name] = d
+	return d, nil
+}
+
+// linkTree hard-links src's files into dst, keeping files already there.
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if _, err := os.Lstat(target); err == nil {
+			return nil // an earlier layer has it
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		default:
+			return os.Link(p, target)
+		}
+	})
+}
+
+func (s *Scheduler) logSink(spec *Spec, id string) fnlog.Sink {
+	if s.sink == nil {
+		return nil
+	}
+	return func(l fnlog.Line) { s.sink(spec, id, l) }
+}
