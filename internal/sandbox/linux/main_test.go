@@ -52,10 +52,15 @@ func requireRoot(tb testing.TB) {
 // removed at the end of the test.
 func newDriver(tb testing.TB) *Driver {
 	tb.Helper()
+	return newDriverParent(tb, fmt.Sprintf("openfc-sandbox-test-%d-%s", os.Getpid(), filepath.Base(tb.TempDir())))
+}
+
+func newDriverParent(tb testing.TB, parent string) *Driver {
+	tb.Helper()
 	requireRoot(tb)
 	d, err := New(Options{
 		StateDir:     tb.TempDir(),
-		CgroupParent: fmt.Sprintf("openfc-sandbox-test-%d-%s", os.Getpid(), filepath.Base(tb.TempDir())),
+		CgroupParent: parent,
 	})
 	if err != nil {
 		tb.Fatalf("New: %v", err)

@@ -147,6 +147,7 @@ func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
 		}
 		ops = append(ops, bindOp(m.Source, filepath.Clean(m.Target), roFlags, !fi.IsDir()))
 	}
+	ops = append(ops, mkdirOp("/run", 0o755))
 	if spec.SocketDir != "" {
 		ops = append(ops, bindOp(spec.SocketDir, sandbox.SocketMount, rwFlags, false))
 	}

@@ -46,6 +46,27 @@ const clone3Marker = seccomp.ActionTrace
 // seccompFilter assembles the filter the init installs before exec, as the
 // raw bytes of a struct sock_filter array.
 func seccompFilter() ([]byte, error) {
+	prog, err := seccompProgram()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, fmt.Errorf("assemble seccomp filter: %w", err)
+	}
+	if len(raw) > 4096 {
+		return nil, fmt.Errorf("assemble seccomp filter: %d instructions, more than 4096", len(raw))
+	}
+	var buf bytes.Buffer
+	for _, r := range raw {
+		// struct sock_filter { __u16 code; __u8 jt; __u8 jf; __u32 k; }
+		_ = binary.Write(&buf, binary.NativeEndian, r) // a bytes.Buffer does not fail
+	}
+	return buf.Bytes(), nil
+}
+
+// seccompProgram is the filter as BPF instructions.
+func seccompProgram() ([]bpf.Instruction, error) {
 	policy := seccomp.Policy{
 		DefaultAction: seccomp.ActionAllow,
 		Syscalls: []seccomp.SyscallGroup{
@@ -79,22 +100,9 @@ func seccompFilter() ([]byte, error) {
 	// go-seccomp-bpf lets system calls of another architecture through (its
 	// arch check jumps to the default action): a 64-bit process can still
 	// make 32-bit calls with int 0x80. Refuse them all first.
-	prog := append([]bpf.Instruction{
+	return append([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: 4, Size: 4}, // seccomp_data.arch
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(native.ID), SkipTrue: 1},
 		bpf.RetConstant{Val: uint32(seccomp.ActionKillProcess)},
-	}, insts...)
-	raw, err := bpf.Assemble(prog)
-	if err != nil {
-		return nil, fmt.Errorf("assemble seccomp filter: %w", err)
-	}
-	if len(raw) > 4096 {
-		return nil, fmt.Errorf("assemble seccomp filter: %d instructions, more than 4096", len(raw))
-	}
-	var buf bytes.Buffer
-	for _, r := range raw {
-		// struct sock_filter { __u16 code; __u8 jt; __u8 jf; __u32 k; }
-		_ = binary.Write(&buf, binary.NativeEndian, r) // a bytes.Buffer does not fail
-	}
-	return buf.Bytes(), nil
+	}, insts...), nil
 }
