@@ -37,12 +37,17 @@ type env struct {
 // Main runs the openfc command line args (without the program name) and
 // returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, vars: os.Environ()}
+	return run(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, vars: os.Environ()})
+}
+
+// run is Main with the environment given, for tests.
+func run(ctx context.Context, args []string, e *env) int {
+	stderr := e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -70,15 +75,9 @@ Start a node with 'openfc serve'; every other command is a client of its API.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(e))
-	for _, add := range extraCommands {
-		root.AddCommand(add(e))
-	}
+	root.AddCommand(newServe(e), newServiceCmd(e), newFunctionCmd(e), newTriggerCmd(e), newConfigCmd(e))
 	return root
 }
-
-// extraCommands are the client commands, registered by their files.
-var extraCommands []func(*env) *cobra.Command
 
 func isCobraUsage(err error) bool {
 	msg := err.Error()
