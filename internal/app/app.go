@@ -213,6 +213,7 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 	}
 	a.sched, err = scheduler.New(scheduler.Options{
 		Driver: driver, Blobs: a.blobs, Interpreters: interpreters(a.cfg), WorkDir: run,
+		CodeWorkDir: filepath.Join(a.cfg.DataDir, "instances"), Prewarm: a.cfg.Instances.Prewarm,
 		MemoryBudget: budget, MaxInstances: a.cfg.Instances.MaxInstances,
 		KeepAlive: a.cfg.Instances.KeepAlive, MaxLifetime: a.cfg.Instances.MaxLifetime,
 		Logger: a.logger,

@@ -72,6 +72,9 @@ type Instances struct {
 	// PATH, which may be a slow version-manager shim).
 	Python string `yaml:"python"`
 	Node   string `yaml:"node"`
+	// Prewarm is how many pre-started generic instances to keep ready per
+	// runtime and memory size in use (default 2; -1 disables them).
+	Prewarm int `yaml:"prewarm"`
 	// RunDir holds per-instance sockets and sandbox state; it must be short
 	// (Unix socket paths are limited to 108 bytes). Default
 	// /run/openfc/<hash of data-dir>.
@@ -102,6 +105,7 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "text"},
 		Instances: Instances{
 			MaxInstances: 100,
+			Prewarm:      2,
 			KeepAlive:    5 * time.Minute,
 			MaxLifetime:  4 * time.Hour,
 			Python:       "/usr/bin/python3",
@@ -132,6 +136,7 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.DurationVar(&c.Instances.MaxLifetime, "max-instance-lifetime", c.Instances.MaxLifetime, "age at which an instance is replaced [OPENFC_MAX_INSTANCE_LIFETIME]")
 	fs.StringVar(&c.Instances.Python, "python", c.Instances.Python, "Python 3 `interpreter` of the python runtimes [OPENFC_PYTHON]")
 	fs.StringVar(&c.Instances.Node, "node", c.Instances.Node, "Node.js `interpreter` of the nodejs runtimes [OPENFC_NODE]")
+	fs.IntVar(&c.Instances.Prewarm, "prewarm", c.Instances.Prewarm, "pre-started generic instances per runtime and memory size (-1: none) [OPENFC_PREWARM]")
 	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")

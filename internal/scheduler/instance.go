@@ -23,7 +23,11 @@ import (
 // client that speaks FC's runtime protocol to it, and its output router.
 type Instance struct {
 	id     string
-	spec   *Spec
+	spec   *Spec // set before the instance is handed to a pool; generic instances get theirs when specialised
+	// logSpec is what the output sink attributes lines to; it changes once,
+	// when a generic instance is specialised, while output flows.
+	logSpec atomic.Pointer[Spec]
+	codeDir string // the instance's own /code folder (generic instances)
 	sb     sandbox.Instance
 	client *http.Client
 	router *fnlog.Router
@@ -69,6 +73,9 @@ func (i *Instance) Stop(ctx context.Context) error {
 	}
 	err := i.sb.Stop(ctx)
 	os.RemoveAll(i.dir)
+	if i.codeDir != "" {
+		os.RemoveAll(i.codeDir)
+	}
 	return err
 }
 
@@ -120,26 +127,42 @@ func newInstanceID() string {
 }
 
 // startInstance starts an instance of spec; the budget is reserved by the
-// caller.
-func (s *Scheduler) startInstance(ctx context.Context, spec *Spec) (*Instance, error) {
+// caller. A generic instance (generic true) runs the runtime's bootstrap
+// with an empty /code of its own and no function environment, ready to be
+// specialised for any function of that runtime and memory size.
+func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool) (*Instance, error) {
 	rt, ok := runtimes.Lookup(spec.Runtime)
 	if !ok {
 		return nil, fmt.Errorf("runtime %q is not available on this node", spec.Runtime)
 	}
-	codeDir, err := s.blobs.Unpack(ctx, spec.CodeSHA256)
-	if err != nil {
-		return nil, fmt.Errorf("unpack code: %w", err)
-	}
 	id := newInstanceID()
+	var codeDir, ownCode string
+	if generic {
+		ownCode = filepath.Join(s.codeWorkDir, id)
+		if err := os.MkdirAll(ownCode, 0o755); err != nil {
+			return nil, fmt.Errorf("instance code folder: %w", err)
+		}
+		codeDir = ownCode
+	} else {
+		var err error
+		if codeDir, err = s.blobs.Unpack(ctx, spec.CodeSHA256); err != nil {
+			return nil, fmt.Errorf("unpack code: %w", err)
+		}
+	}
 	dir := filepath.Join(s.workDir, "instances", id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("instance folder: %w", err)
 	}
-	inst := &Instance{id: id, spec: spec, dir: dir, done: make(chan struct{}), router: fnlog.NewRouter(s.logSink(spec, id))}
+	inst := &Instance{id: id, spec: spec, dir: dir, codeDir: ownCode, done: make(chan struct{})}
+	inst.logSpec.Store(spec)
+	inst.router = fnlog.NewRouter(s.logSink(inst))
 	ok = false
 	defer func() {
 		if !ok {
 			os.RemoveAll(dir)
+			if ownCode != "" {
+				os.RemoveAll(ownCode)
+			}
 		}
 	}()
 	var mounts []sandbox.Mount
@@ -169,6 +192,9 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec) (*Instance, e
 		cmd.Args = spec.CustomCommand
 	}
 	env := s.environment(spec, rt, id, cmd.Env)
+	if generic {
+		env = baseEnvironment(cmd.Env)
+	}
 	sspec := sandbox.Spec{
 		ID: id, Path: cmd.Args[0], Args: cmd.Args, Env: env,
 		CodeDir: codeDir, Mounts: mounts,
@@ -253,6 +279,27 @@ func (s *Scheduler) waitReady(ctx context.Context, inst *Instance, rt runtimes.R
 // shares per 1 GB, at least 2.
 func cpuShares(memoryBytes int64) uint64 {
 	return uint64(max(memoryBytes*1024/(1<<30), 2))
+}
+
+// baseEnvironment is the environment of a generic instance: what does not
+// depend on the function.
+func baseEnvironment(runtimeEnv []string) []string {
+	env := []string{
+		"PATH=/code:/code/bin:/opt/bin:/usr/local/bin:/usr/bin:/bin",
+		"LD_LIBRARY_PATH=/code:/code/lib:/usr/local/lib:/opt/lib",
+		"NODE_PATH=/opt/nodejs/node_modules",
+		"PYTHONPATH=/opt/python",
+		"HOME=/tmp",
+		"LANG=C.UTF-8",
+		"FC_FUNC_CODE_PATH=/code",
+	}
+	for _, kv := range runtimeEnv {
+		// The handler and concurrency come with the function.
+		if !strings.HasPrefix(kv, "FC_FUNCTION_HANDLER=") && !strings.HasPrefix(kv, "FC_INSTANCE_CONCURRENCY=") {
+			env = append(env, kv)
+		}
+	}
+	return dedupeEnv(env)
 }
 
 // environment builds an instance's environment (spec §6.7).

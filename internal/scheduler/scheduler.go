@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -39,6 +40,13 @@ type Options struct {
 	MaxLifetime time.Duration
 	// QueueTimeout is how long a call waits for a busy function's slot.
 	QueueTimeout time.Duration
+	// Prewarm is how many generic instances to keep ready per runtime and
+	// memory size in use; 0 means 2, negative disables them.
+	Prewarm int
+	// CodeWorkDir holds generic instances' own /code folders; it should be
+	// on the file system of the code cache, so code is placed with hard
+	// links. Default: WorkDir.
+	CodeWorkDir string
 	// LogSink receives every line functions write; nil drops them.
 	LogSink func(spec *Spec, instanceID string, line fnlog.Line)
 	Logger  *slog.Logger
@@ -58,11 +66,17 @@ type Scheduler struct {
 	sink         func(*Spec, string, fnlog.Line)
 	logger       *slog.Logger
 
-	// mu guards pools, used and live.
-	mu    sync.Mutex
-	pools map[string]*poolEntry // by function key
-	used  int64                 // memory reserved by live and starting instances
-	live  int                   // live and starting instances
+	prewarm      int
+	codeWorkDir  string
+	bg           sync.WaitGroup // refills
+
+	// mu guards pools, used, live, stocks and closed.
+	mu     sync.Mutex
+	pools  map[string]*poolEntry // by function key
+	used   int64                 // memory reserved by live, starting and generic instances
+	live   int                   // live and starting function instances (the quota)
+	stocks map[string]*stock     // generic instances by genericKey
+	closed bool
 
 	// bootMu guards boots and layers.
 	bootMu sync.Mutex
@@ -108,10 +122,21 @@ func New(opts Options) (*Scheduler, error) {
 	if opts.MaxInstances == 0 {
 		opts.MaxInstances = 100
 	}
+	if opts.Prewarm == 0 {
+		opts.Prewarm = 2
+	}
+	if opts.CodeWorkDir == "" {
+		opts.CodeWorkDir = filepath.Join(opts.WorkDir, "code")
+	}
+	os.RemoveAll(opts.CodeWorkDir) // leftovers of a previous run
+	if err := os.MkdirAll(opts.CodeWorkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("scheduler code dir: %w", err)
+	}
 	return &Scheduler{driver: opts.Driver, blobs: opts.Blobs, interpreters: opts.Interpreters, workDir: opts.WorkDir,
 		budget: opts.MemoryBudget, maxInstances: opts.MaxInstances, keepAlive: opts.KeepAlive,
 		maxLifetime: opts.MaxLifetime, queueTimeout: opts.QueueTimeout, sink: opts.LogSink,
 		logger: l.With("component", "scheduler"), pools: map[string]*poolEntry{},
+		prewarm: opts.Prewarm, codeWorkDir: opts.CodeWorkDir, stocks: map[string]*stock{},
 		boots: map[string]string{}, layers: map[string]string{}}, nil
 }
 
@@ -179,10 +204,29 @@ func (s *Scheduler) poolFor(spec *Spec) *pool.Pool {
 // start reserves budget and quota, evicting idle instances of other
 // functions when needed, then starts an instance.
 func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
+	rt, ok := runtimes.Lookup(spec.Runtime)
+	if !ok {
+		return nil, fmt.Errorf("runtime %q is not available on this node", spec.Runtime)
+	}
+	defer s.refillFor(spec, rt)
+	if inst := s.takeGeneric(spec, rt); inst != nil {
+		// Its memory is reserved already; only the quota is charged.
+		if err := s.reserveQuota(); err != nil {
+			s.unreserveMemory(spec.MemoryBytes)
+			stopQuietly(inst)
+			return nil, err
+		}
+		if err := s.specialise(ctx, inst, spec, rt); err != nil {
+			s.unreserve(spec.MemoryBytes)
+			stopQuietly(inst)
+			return nil, err
+		}
+		return inst, nil
+	}
 	if err := s.reserve(spec); err != nil {
 		return nil, err
 	}
-	inst, err := s.startInstance(ctx, spec)
+	inst, err := s.startInstance(ctx, spec, false)
 	if err != nil {
 		s.unreserve(spec.MemoryBytes)
 		return nil, err
@@ -258,6 +302,22 @@ func (s *Scheduler) lruIdleLocked(except string) *pool.Pool {
 	return best
 }
 
+func (s *Scheduler) reserveQuota() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live >= s.maxInstances {
+		return fmt.Errorf("%w: the instance quota (%d) is used by busy instances", ErrNoCapacity, s.maxInstances)
+	}
+	s.live++
+	return nil
+}
+
+func (s *Scheduler) unreserveMemory(mem int64) {
+	s.mu.Lock()
+	s.used -= mem
+	s.mu.Unlock()
+}
+
 func (s *Scheduler) unreserve(mem int64) {
 	s.mu.Lock()
 	s.used -= mem
@@ -305,8 +365,18 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		pools = append(pools, pe.pool)
 	}
 	s.pools = map[string]*poolEntry{}
+	s.closed = true
+	var generics []*Instance
+	for _, st := range s.stocks {
+		generics = append(generics, st.ready...)
+		st.ready = nil
+	}
 	s.mu.Unlock()
+	s.bg.Wait()
 	var wg sync.WaitGroup
+	for _, g := range generics {
+		wg.Go(func() { g.sb.Stop(ctx); os.RemoveAll(g.dir); os.RemoveAll(g.codeDir) })
+	}
 	for _, p := range pools {
 		wg.Go(func() { p.Drain(ctx) })
 	}
@@ -387,14 +457,39 @@ func linkTree(src, dst string) error {
 			}
 			return os.Symlink(l, target)
 		default:
-			return os.Link(p, target)
+			if err := os.Link(p, target); err == nil {
+				return nil
+			}
+			// Across file systems: copy.
+			return copyFile(p, target, d)
 		}
 	})
 }
 
-func (s *Scheduler) logSink(spec *Spec, id string) fnlog.Sink {
+func (s *Scheduler) logSink(inst *Instance) fnlog.Sink {
 	if s.sink == nil {
 		return nil
 	}
-	return func(l fnlog.Line) { s.sink(spec, id, l) }
+	return func(l fnlog.Line) { s.sink(inst.logSpec.Load(), inst.id, l) }
+}
+
+func copyFile(src, dst string, d fs.DirEntry) error {
+	info, err := d.Info()
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, info.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -376,9 +376,21 @@ async function initialize(h) {
   return initialized;
 }
 
+// specialize turns a pre-started generic instance into one function's
+// instance: the body holds the function's environment as NUL-separated
+// KEY=VALUE items.
+function specialize(body) {
+  for (const item of body.toString('utf8').split('\0')) {
+    const i = item.indexOf('=');
+    if (i > 0) process.env[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return empty;
+}
+
 function dispatch(req, body) {
   const h = req.headers;
   const p = req.url.split('?', 1)[0];
+  if (p === '/specialize' && req.method === 'POST') return specialize(body);
   if (p === '/invoke' && req.method === 'POST') return invoke(h, body);
   if (p === '/initialize' && req.method === 'POST') return initialize(h);
   if (p === '/pre-stop' && req.method === 'GET') {

@@ -516,8 +516,26 @@ def _lifecycle(h, header, label):
     return resp
 
 
+def _specialize(h, body):
+    """Turns a pre-started generic instance into one function's instance:
+    the body holds the function's environment as NUL-separated KEY=VALUE
+    items (no JSON, so nothing more is imported on the cold path)."""
+    global _tagged
+    for item in body.split(b"\0"):
+        if item:
+            k, _, v = item.decode("utf-8", "surrogateescape").partition("=")
+            os.environ[k] = v
+    if (_int(h.get("x-fc-instance-concurrency")) or 1) > 1 and not _tagged:
+        _tagged = True
+        sys.stdout = _Tagger(_out, "INFO")
+        sys.stderr = _Tagger(_err, "ERROR")
+    return 200, [], b""
+
+
 def _dispatch(method, target, h, body):
     path = target.split("?", 1)[0]
+    if path == "/specialize" and method == "POST":
+        return _specialize(h, body)
     if path == "/invoke" and method == "POST":
         if "x-fc-http-params" in h:
             return _http_invoke(h, body)
