@@ -22,18 +22,18 @@ import (
 // Instance is one running instance of a function: its sandbox, the HTTP
 // client that speaks FC's runtime protocol to it, and its output router.
 type Instance struct {
-	id     string
-	spec   *Spec // set before the instance is handed to a pool; generic instances get theirs when specialised
+	id   string
+	spec *Spec // set before the instance is handed to a pool; generic instances get theirs when specialised
 	// logSpec is what the output sink attributes lines to; it changes once,
 	// when a generic instance is specialised, while output flows.
 	logSpec atomic.Pointer[Spec]
 	codeDir string // the instance's own /code folder (generic instances)
-	sb     sandbox.Instance
-	client *http.Client
-	router *fnlog.Router
-	done   chan struct{}
-	exit   sandbox.Exit
-	dir    string // per-instance host folder
+	sb      sandbox.Instance
+	client  *http.Client
+	router  *fnlog.Router
+	done    chan struct{}
+	exit    sandbox.Exit
+	dir     string // per-instance host folder
 
 	// initMu serialises the initializer; initialized is set once it ran.
 	initMu      sync.Mutex

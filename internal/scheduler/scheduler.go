@@ -66,9 +66,9 @@ type Scheduler struct {
 	sink         func(*Spec, string, fnlog.Line)
 	logger       *slog.Logger
 
-	prewarm      int
-	codeWorkDir  string
-	bg           sync.WaitGroup // refills
+	prewarm     int
+	codeWorkDir string
+	bg          sync.WaitGroup // refills
 
 	// mu guards pools, used, live, stocks and closed.
 	mu     sync.Mutex
