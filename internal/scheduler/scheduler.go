@@ -149,11 +149,20 @@ type Lease struct {
 	// StartDuration how long that took.
 	Cold          bool
 	StartDuration time.Duration
+
+	refill func()
 }
 
 // Release gives the slot back; healthy false stops the instance (timeout,
 // crash, protocol error).
-func (l *Lease) Release(healthy bool) { l.slot.Release(healthy) }
+func (l *Lease) Release(healthy bool) {
+	l.slot.Release(healthy)
+	if l.refill != nil {
+		// After a cold start's first call, not during it: refilling the
+		// stock of generic instances competes for the CPU.
+		l.refill()
+	}
+}
 
 // Acquire returns a slot of an instance of spec, starting one if needed.
 func (s *Scheduler) Acquire(ctx context.Context, spec *Spec) (*Lease, error) {
@@ -163,7 +172,13 @@ func (s *Scheduler) Acquire(ctx context.Context, spec *Spec) (*Lease, error) {
 		return nil, err
 	}
 	inst := slot.Instance().(*Instance)
-	return &Lease{slot: slot, Instance: inst, Cold: slot.Cold, StartDuration: slot.StartDuration}, nil
+	l := &Lease{slot: slot, Instance: inst, Cold: slot.Cold, StartDuration: slot.StartDuration}
+	if slot.Cold {
+		if rt, ok := runtimes.Lookup(spec.Runtime); ok {
+			l.refill = func() { s.refillFor(spec, rt) }
+		}
+	}
+	return l, nil
 }
 
 // poolFor returns the pool of spec's revision, draining pools of older
@@ -208,7 +223,6 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 	if !ok {
 		return nil, fmt.Errorf("runtime %q is not available on this node", spec.Runtime)
 	}
-	defer s.refillFor(spec, rt)
 	if inst := s.takeGeneric(spec, rt); inst != nil {
 		// Its memory is reserved already; only the quota is charged.
 		if err := s.reserveQuota(); err != nil {

@@ -1,0 +1,31 @@
+// Command fcbench measures a running openfc through its public API: warm
+// invocation latency and throughput at several concurrencies, cold starts
+// per runtime, and scale-out from zero, each beside a baseline measured in
+// the same run (a bare Go HTTP server doing the same work over loopback
+// TCP). It prints a table and can write the figures as JSON.
+//
+// Run as "bootstrap" (the name of a custom runtime's program), the binary
+// is instead the noop custom-runtime server that the benchmark deploys, so
+// one static binary serves both ends.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+)
+
+func main() {
+	if filepath.Base(os.Args[0]) == "bootstrap" {
+		os.Exit(serveNoop())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "fcbench:", err)
+		os.Exit(1)
+	}
+}
