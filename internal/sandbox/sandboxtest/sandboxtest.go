@@ -476,3 +476,7 @@ func (l *Lines) Rest() []string {
 		}
 	}
 }
+
+// C returns the channel lines arrive on, for callers that select or time
+// without a testing.T (benchmarks).
+func (l *Lines) C() <-chan string { return l.c }

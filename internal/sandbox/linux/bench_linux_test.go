@@ -1,0 +1,298 @@
+package linux
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openfc/openfc/internal/sandbox"
+	"github.com/openfc/openfc/internal/sandbox/sandboxtest"
+)
+
+// Benchmarks of the linux driver against a plain fork/exec of the same
+// static program in the same run. Figures: docs/BENCHMARKS.md.
+//
+//	go test -run '^$' -bench . -benchtime 200x ./internal/sandbox/linux/
+
+// durations collects per-operation latencies and reports percentiles.
+type durations []time.Duration
+
+func (ds durations) report(b *testing.B, unit string) {
+	if len(ds) == 0 {
+		return
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		return float64(s[int(p*float64(len(s)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(q(0.5), "ms-p50/"+unit)
+	b.ReportMetric(q(0.9), "ms-p90/"+unit)
+}
+
+// BenchmarkSandboxStart measures from Start to the first line the program
+// prints, for a plain fork/exec and for a sandbox.
+func BenchmarkSandboxStart(b *testing.B) {
+	helper := filepath.Join(codeDir, sandboxtest.HelperName)
+	b.Run("plain", func(b *testing.B) {
+		var ds durations
+		for b.Loop() {
+			t0 := time.Now()
+			cmd := exec.Command(helper, "hello")
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			line, err := bufio.NewReader(out).ReadString('\n')
+			ds = append(ds, time.Since(t0))
+			if err != nil || line != "hello\n" {
+				b.Fatalf("first line %q, %v", line, err)
+			}
+			if err := cmd.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ds.report(b, "first-line")
+	})
+	b.Run("linux", func(b *testing.B) {
+		d := newDriver(b)
+		var ds durations
+		for b.Loop() {
+			t0 := time.Now()
+			lines := sandboxtest.NewLines()
+			spec := helperSpec("hello")
+			spec.Stdout = lines
+			in, err := d.Start(b.Context(), spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			line := <-lines.C()
+			ds = append(ds, time.Since(t0))
+			if line != "hello" {
+				b.Fatalf("first line %q", line)
+			}
+			if e := in.Wait(); !e.Success() {
+				b.Fatalf("exit %v", e)
+			}
+		}
+		ds.report(b, "first-line")
+	})
+}
+
+// BenchmarkSandboxStop measures Stop and clean-up of an idle sandbox:
+// SIGKILL (ctx already done) and SIGTERM to a runtime that exits on it.
+func BenchmarkSandboxStop(b *testing.B) {
+	for _, mode := range []string{"kill", "term"} {
+		b.Run(mode, func(b *testing.B) {
+			d := newDriver(b)
+			var ds durations
+			for b.Loop() {
+				b.StopTimer()
+				lines := sandboxtest.NewLines()
+				spec := helperSpec("graceful")
+				spec.Stdout = lines
+				in, err := d.Start(b.Context(), spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				<-lines.C() // ready
+				ctx, cancel := context.WithCancel(b.Context())
+				if mode == "kill" {
+					cancel()
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				if err := in.Stop(ctx); err != nil {
+					b.Fatal(err)
+				}
+				ds = append(ds, time.Since(t0))
+				cancel()
+			}
+			ds.report(b, "stop")
+		})
+	}
+}
+
+// BenchmarkSandboxThroughput starts, runs to the first line and ends
+// sandboxes from several goroutines at once and reports sandboxes per
+// second. plain does the same with fork/exec.
+func BenchmarkSandboxThroughput(b *testing.B) {
+	helper := filepath.Join(codeDir, sandboxtest.HelperName)
+	run := func(b *testing.B, one func() error) {
+		const workers = 8
+		for b.Loop() {
+			const per = 25
+			t0 := time.Now()
+			var wg sync.WaitGroup
+			errs := make(chan error, workers)
+			for range workers {
+				wg.Go(func() {
+					for range per {
+						if err := one(); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(workers*per)/time.Since(t0).Seconds(), "starts/s")
+		}
+	}
+	b.Run("plain", func(b *testing.B) {
+		run(b, func() error {
+			out, err := exec.Command(helper, "hello").Output()
+			if err != nil || string(out) != "hello\n" {
+				return fmt.Errorf("plain: %q, %v", out, err)
+			}
+			return nil
+		})
+	})
+	b.Run("linux", func(b *testing.B) {
+		d := newDriver(b)
+		run(b, func() error {
+			lines := sandboxtest.NewLines()
+			spec := helperSpec("hello")
+			spec.Stdout = lines
+			in, err := d.Start(b.Context(), spec)
+			if err != nil {
+				return err
+			}
+			if e := in.Wait(); !e.Success() {
+				return fmt.Errorf("exit %v", e)
+			}
+			return nil
+		})
+	})
+}
+
+// BenchmarkSandboxIdleMemory starts 50 idle sandboxes (the runtime is
+// /usr/bin/sleep) and 50 plain sleep processes, and reports the host memory
+// (MemTotal - MemAvailable) each sandbox costs beyond its runtime, and the
+// init's proportional set size.
+func BenchmarkSandboxIdleMemory(b *testing.B) {
+	const n = 50
+	d := newDriver(b)
+	used := func() int64 {
+		b, err := os.ReadFile("/proc/meminfo")
+		if err != nil {
+			panic(err)
+		}
+		var total, avail int64
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) < 2 {
+				continue
+			}
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "MemTotal:":
+				total = v
+			case "MemAvailable:":
+				avail = v
+			}
+		}
+		return (total - avail) << 10
+	}
+	for b.Loop() {
+		// Plain sleeps: the runtime's own cost.
+		before := used()
+		var cmds []*exec.Cmd
+		for range n {
+			c := exec.Command("/usr/bin/sleep", "100000")
+			if err := c.Start(); err != nil {
+				b.Fatal(err)
+			}
+			cmds = append(cmds, c)
+		}
+		plain := used() - before
+		for _, c := range cmds {
+			c.Process.Kill()
+			c.Wait()
+		}
+
+		before = used()
+		var ins []sandbox.Instance
+		for range n {
+			in, err := d.Start(b.Context(), sandbox.Spec{Path: "/usr/bin/sleep", Args: []string{"sleep", "100000"}, MemoryBytes: 64 << 20})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ins = append(ins, in)
+		}
+		boxed := used() - before
+		pss := initPSS(ins[0].(*instance).pid)
+		ctx, cancel := context.WithCancel(b.Context())
+		cancel()
+		for _, in := range ins {
+			if err := in.Stop(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(boxed-plain)/n/1024, "KB-host/sandbox")
+		b.ReportMetric(float64(pss)/1024, "KB-pss/init")
+	}
+}
+
+// initPSS returns the proportional set size of a process, in bytes.
+func initPSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			return v << 10
+		}
+	}
+	return -1
+}
+
+// BenchmarkInitExec compares what it costs to exec the C init and a static
+// Go program that exits at once: the price of re-executing a Go binary as
+// the sandbox's init instead.
+func BenchmarkInitExec(b *testing.B) {
+	initPath := filepath.Join(b.TempDir(), "init")
+	if err := os.WriteFile(initPath, initBinary, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	helper := filepath.Join(codeDir, sandboxtest.HelperName)
+	for _, c := range []struct {
+		name string
+		argv []string
+	}{
+		// Without its fds the init exits at once with status 1.
+		{"c-init", []string{initPath}},
+		{"go-static", []string{helper, "exit", "1"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var ds durations
+			for b.Loop() {
+				t0 := time.Now()
+				err := exec.Command(c.argv[0], c.argv[1:]...).Run()
+				ds = append(ds, time.Since(t0))
+				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+					b.Fatalf("exit %v, want status 1", err)
+				}
+			}
+			ds.report(b, "exec")
+		})
+	}
+}
