@@ -23,6 +23,7 @@ import (
 	"github.com/openfc/openfc/internal/broker"
 	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/runtimes"
 	"github.com/openfc/openfc/internal/scheduler"
 	"github.com/openfc/openfc/internal/seal"
 	"github.com/openfc/openfc/internal/store"
@@ -99,7 +100,14 @@ func (a *App) Start(ctx context.Context) (err error) {
 	// what is stored, so the store starts with the configured ID and the
 	// stored one, if different, is set right after.
 	a.store = store.New(store.Options{KV: a.broker.Meta, Box: a.box, Blobs: a.blobs, Region: a.cfg.Region,
-		AccountID: a.cfg.Credentials.AccountID, ValidateCron: validateCron, Logger: a.logger})
+		AccountID: a.cfg.Credentials.AccountID, ValidateCron: validateCron, Logger: a.logger,
+		RuntimeAvailable: func(name string) error {
+			rt, ok := runtimes.Lookup(name)
+			if !ok {
+				return fmt.Errorf("unknown runtime")
+			}
+			return rt.Check(interpreters(a.cfg))
+		}})
 	if err := a.store.Start(ctx); err != nil {
 		return fmt.Errorf("start metadata store: %w", err)
 	}

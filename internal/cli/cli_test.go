@@ -519,7 +519,7 @@ func golden(t *testing.T, name, got string) {
 func TestHelp(t *testing.T) {
 	for _, cmd := range []string{
 		"service", "service create", "service get", "service list", "service update", "service delete",
-		"function", "function create", "function get", "function list", "function update", "function delete",
+		"function", "function create", "function get", "function list", "function update", "function delete", "function deploy", "invoke",
 		"trigger", "trigger create", "trigger get", "trigger list", "trigger update", "trigger delete",
 		"config", "config set", "config show",
 	} {

@@ -24,7 +24,7 @@ func newFunctionCmd(e *env) *cobra.Command {
 are named SERVICE/FUNCTION.`,
 		`  openfc function create demo/hello --runtime python3.10 --handler index.handler --code ./src
   openfc function list demo`)
-	cmd.AddCommand(c.functionCreate(), c.functionGet(), c.functionList(), c.functionUpdate(), c.functionDelete())
+	cmd.AddCommand(c.functionCreate(), c.functionGet(), c.functionList(), c.functionUpdate(), c.functionDelete(), c.functionDeploy())
 	return cmd
 }
 

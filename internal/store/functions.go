@@ -180,6 +180,11 @@ func (s *Store) functionProblems(f *fc.Function) []string {
 		e, _ := fc.AsError(err)
 		p = append(p, e.Message)
 	}
+	if s.runtimeOK != nil && fc.KnownRuntime(f.Runtime) {
+		if err := s.runtimeOK(f.Runtime); err != nil {
+			p = append(p, fmt.Sprintf("runtime %s is not available on this node: %v", f.Runtime, err))
+		}
+	}
 	for _, ref := range f.Layers {
 		if _, err := s.LayerByARN(ref); err != nil {
 			p = append(p, fmt.Sprintf("layer %q does not exist: publish it first or use its arn or arnV2", ref))

@@ -28,6 +28,9 @@ type Options struct {
 	Region    string             // used in ARNs; "" means "local"
 	// ValidateCron checks timer trigger expressions; nil skips the check.
 	ValidateCron fc.CronValidator
+	// RuntimeAvailable reports why a runtime cannot run on this node (its
+	// interpreter is missing), or nil; nil skips the check.
+	RuntimeAvailable func(runtime string) error
 	// OnChange, if set, is called (from the watch goroutine, so it must not
 	// block) with each key that changed, on every node.
 	OnChange func(key string)
@@ -44,6 +47,7 @@ type Store struct {
 	accountID string
 	region    string
 	cron      fc.CronValidator
+	runtimeOK func(string) error
 	onChange  func(string)
 	logger    *slog.Logger
 	now       func() time.Time
@@ -73,7 +77,7 @@ func New(opts Options) *Store {
 		region = "local"
 	}
 	return &Store{kv: opts.KV, box: opts.Box, blobs: opts.Blobs, accountID: opts.AccountID, region: region,
-		cron: opts.ValidateCron, onChange: opts.OnChange, logger: l.With("component", "store"), now: now,
+		cron: opts.ValidateCron, runtimeOK: opts.RuntimeAvailable, onChange: opts.OnChange, logger: l.With("component", "store"), now: now,
 		idx: newIndex(), done: make(chan struct{})}
 }
 

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -127,4 +128,15 @@ func RequireRoot(t testing.TB) {
 		t.Fatal("this test needs root, and CI must run it as root")
 	}
 	t.Skip("needs root (namespaces, cgroups); run as root or in CI")
+}
+
+// Listen returns a TCP listener on a free loopback port, closed at cleanup.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
