@@ -22,6 +22,8 @@ const (
 	recUID      = 'U' // u32
 	recGID      = 'G' // u32
 	recMount    = 'M' // one root file system operation, see op
+	recTemplate = 'K' // build the shared root, report, wait to be killed
+	recUseTmpl  = 'T' // copy the template mount namespace open on fd 5
 
 	repError   = 'E' // set-up failed: message
 	repRunning = 'R' // the runtime has been exec'ed
@@ -52,6 +54,11 @@ func tmpfsOp(dst string, flags uintptr, data string) op {
 }
 func procOp(dst string) op { return op{"proc", dst, nil} }
 
+// remountOp changes the flags of the mount on dst.
+func remountOp(dst string, flags uintptr) op {
+	return op{"remount", dst, []string{strconv.FormatUint(uint64(flags), 10)}}
+}
+
 // bindOp binds host path src on dst, then remounts it with flags (0 keeps
 // the source's flags).
 func bindOp(src, dst string, flags uintptr, file bool) op {
@@ -74,6 +81,8 @@ type initConfig struct {
 	loopback bool
 	uid, gid uint32
 	ops      []op
+	template bool // this init builds a template
+	useTmpl  bool // this init copies a template
 }
 
 func (c *initConfig) encode() ([]byte, error) {
@@ -96,8 +105,16 @@ func (c *initConfig) encode() ([]byte, error) {
 		rec(kind, d[:])
 	}
 	str(recRoot, c.root)
-	str(recPath, c.path)
+	if c.path != "" {
+		str(recPath, c.path)
+	}
 	str(recDir, c.dir)
+	if c.template {
+		rec(recTemplate, nil)
+	}
+	if c.useTmpl {
+		rec(recUseTmpl, nil)
+	}
 	if c.hostname != "" {
 		str(recHostname, c.hostname)
 	}

@@ -89,7 +89,7 @@ func TestEscapeReadHostRootMarker(t *testing.T) {
 
 func TestEscapeHostFilesystemHidden(t *testing.T) {
 	d := newDriver(t)
-	want := []string{"code", "dev", "etc", "proc", "run", "tmp"}
+	want := []string{"code", "dev", "etc", "opt", "proc", "run", "tmp"}
 	for _, name := range systemDirs {
 		if _, err := os.Lstat("/" + name); err == nil {
 			want = append(want, name)
@@ -104,8 +104,8 @@ func TestEscapeHostFilesystemHidden(t *testing.T) {
 	if got := attempt(t, d, spec); !strings.HasPrefix(got, "ok ") {
 		t.Errorf("ls / with a socket dir = %q", got)
 	}
-	if got := try(t, d, "ls", "/run"); got != "ok " {
-		t.Errorf("ls /run without a socket dir = %q, want nothing", got)
+	if got := try(t, d, "ls", "/run/openfc"); got != "ok " {
+		t.Errorf("ls /run/openfc without a socket dir = %q, want nothing", got)
 	}
 	if got := try(t, d, "read", "/etc/passwd"); got != "ok" {
 		t.Fatalf("read /etc/passwd = %q", got)
@@ -380,5 +380,50 @@ func TestAbuseNoSurvivorAfterStop(t *testing.T) {
 	}
 	if pids := sandboxtest.HostProcesses(t, marker); len(pids) > 0 {
 		t.Errorf("child %v survived Stop", pids)
+	}
+}
+
+func TestLinuxMountsAndHostname(t *testing.T) {
+	d := newDriver(t)
+	layer := t.TempDir()
+	if err := os.Chmod(layer, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(layer, "lib.txt"), []byte("layer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, target, hostname string
+	}{
+		{"opt layer", "/opt/layer", ""},           // template path
+		{"other target", "/data/layer", ""},       // whole root built
+		{"custom hostname", "/opt/layer", "fn-1"}, // whole root built
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			with := func(args ...string) sandbox.Spec {
+				s := helperSpec(args...)
+				s.Mounts = []sandbox.Mount{{Source: layer, Target: tc.target}}
+				s.Hostname = tc.hostname
+				return s
+			}
+			if got := attempt(t, d, with("read", tc.target+"/lib.txt")); got != "ok" {
+				t.Errorf("read the layer: %q", got)
+			}
+			wantErr(t, "write the layer", attempt(t, d, with("write", tc.target+"/new")), "EROFS")
+			wantErr(t, "write beside the layer", attempt(t, d, with("write", filepath.Dir(tc.target)+"/new")), "EROFS", "EACCES")
+			want := tc.hostname
+			if want == "" {
+				want = defaultHostname
+			}
+			in, stdout, _ := sandboxtest.Start(t, d, with("info"))
+			sandboxtest.Wait(t, in)
+			lines := stdout.Rest()
+			if len(lines) < 4 || lines[3] != "hostname="+want {
+				t.Errorf("info = %q, want hostname=%s", lines, want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(layer, "new")); err == nil {
+		t.Error("a write reached the layer on the host")
 	}
 }

@@ -77,3 +77,11 @@ func TestLinuxConformance(t *testing.T) {
 	d := newDriver(t)
 	sandboxtest.Run(t, d, sandboxtest.Options{CodeDir: codeDir, Isolated: true})
 }
+
+// TestLinuxConformanceWithoutTemplate runs the suite on the slow path, where
+// each init builds and pivots its whole root.
+func TestLinuxConformanceWithoutTemplate(t *testing.T) {
+	d := newDriver(t)
+	d.noTemplate = true
+	sandboxtest.Run(t, d, sandboxtest.Options{CodeDir: codeDir, Isolated: true})
+}

@@ -40,10 +40,16 @@ var generatedEtc = map[string]bool{"passwd": true, "group": true, "hosts": true,
 // devices are bound from the host's /dev.
 var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 
-// rootOps lists the steps that build spec's root file system.
-func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
+// defaultHostname is the host name of an instance whose Spec has none.
+const defaultHostname = "openfc"
+
+// sharedOps build the part of a root file system that is the same for
+// every instance on rootfs (the host's /usr when ""): system folders, /etc,
+// /dev, and the empty mount points instanceOps mounts on. A template init
+// runs them once per rootfs; see init.c.
+func (d *Driver) sharedOps(rootfs string) ([]op, error) {
 	var ops []op
-	if spec.RootFS == "" {
+	if rootfs == "" {
 		for _, name := range systemDirs {
 			o, ok, err := mirror("/"+name, "/"+name)
 			if err != nil {
@@ -54,16 +60,16 @@ func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
 			}
 		}
 	} else {
-		ents, err := os.ReadDir(spec.RootFS)
+		ents, err := os.ReadDir(rootfs)
 		if err != nil {
 			return nil, fmt.Errorf("read rootfs: %w", err)
 		}
 		for _, e := range ents {
 			switch e.Name() {
-			case "proc", "dev", "tmp", "etc", "run", "sys", "code":
+			case "proc", "dev", "tmp", "etc", "run", "sys", "code", "opt":
 				continue // made below
 			}
-			o, ok, err := mirror(filepath.Join(spec.RootFS, e.Name()), "/"+e.Name())
+			o, ok, err := mirror(filepath.Join(rootfs, e.Name()), "/"+e.Name())
 			if err != nil {
 				return nil, err
 			}
@@ -75,7 +81,7 @@ func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
 
 	// /etc: a few host (or rootfs) entries and generated files.
 	ops = append(ops, mkdirOp("/etc", 0o755))
-	if spec.RootFS == "" {
+	if rootfs == "" {
 		for _, name := range hostEtc {
 			o, ok, err := mirror("/etc/"+name, "/etc/"+name)
 			if err != nil {
@@ -86,7 +92,7 @@ func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
 			}
 		}
 	} else {
-		etc := filepath.Join(spec.RootFS, "etc")
+		etc := filepath.Join(rootfs, "etc")
 		ents, err := os.ReadDir(etc)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("read rootfs etc: %w", err)
@@ -104,17 +110,13 @@ func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
 			}
 		}
 	}
-	host := spec.Hostname
 	ops = append(ops,
 		fileOp("/etc/passwd", 0o644, fmt.Sprintf("sandbox:x:%d:%d:sandbox:/tmp:/usr/sbin/nologin\n", d.uid, d.gid)),
 		fileOp("/etc/group", 0o644, fmt.Sprintf("sandbox:x:%d:\n", d.gid)),
-		fileOp("/etc/hostname", 0o644, host+"\n"),
-		fileOp("/etc/hosts", 0o644, "127.0.0.1\tlocalhost "+host+"\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
 		fileOp("/etc/nsswitch.conf", 0o644, "passwd: files\ngroup: files\nhosts: files dns\n"),
 	)
 
-	// /proc, /dev, /tmp.
-	ops = append(ops, procOp("/proc"))
+	// /dev, read-only once its entries are in place.
 	ops = append(ops, tmpfsOp("/dev", devFlags, "size=64k,nr_inodes=64,mode=0755"))
 	for _, name := range devices {
 		if _, err := os.Stat("/dev/" + name); err != nil {
@@ -127,16 +129,35 @@ func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
 		symlinkOp("/proc/self/fd/0", "/dev/stdin"),
 		symlinkOp("/proc/self/fd/1", "/dev/stdout"),
 		symlinkOp("/proc/self/fd/2", "/dev/stderr"),
-		tmpfsOp("/dev/shm", rwFlags|unix.MS_NOEXEC, fmt.Sprintf("size=%d,mode=1777", min(spec.TmpBytes, 64<<20))),
-		tmpfsOp("/tmp", rwFlags, fmt.Sprintf("size=%d,mode=1777", spec.TmpBytes)),
+		mkdirOp("/dev/shm", 0o1777),
+		remountOp("/dev", unix.MS_RDONLY|devFlags),
 	)
 
-	// The function's code, the extra layers and the socket folder.
+	// Mount points.
+	ops = append(ops,
+		mkdirOp("/proc", 0o555),
+		mkdirOp("/tmp", 0o1777),
+		mkdirOp(sandbox.CodeMount, 0o755),
+		mkdirOp(sandbox.SocketMount, 0o755),
+		mkdirOp("/opt", 0o755),
+	)
+	return ops, nil
+}
+
+// instanceOps mount what is the instance's own on the mount points of
+// sharedOps: /proc, /tmp, /dev/shm, the code, the extra mounts and the
+// socket folder. Extra mounts under /opt go on a tmpfs of their own, so they
+// need no folder in the shared root; others need the slow path (fastOK).
+func (d *Driver) instanceOps(spec *sandbox.Spec) ([]op, error) {
+	ops := []op{
+		procOp("/proc"),
+		tmpfsOp("/dev/shm", rwFlags|unix.MS_NOEXEC, fmt.Sprintf("size=%d,mode=1777", min(spec.TmpBytes, 64<<20))),
+		tmpfsOp("/tmp", rwFlags, fmt.Sprintf("size=%d,mode=1777", spec.TmpBytes)),
+	}
 	if spec.CodeDir != "" {
 		ops = append(ops, bindOp(spec.CodeDir, sandbox.CodeMount, roFlags, false))
-	} else {
-		ops = append(ops, mkdirOp(sandbox.CodeMount, 0o755))
 	}
+	opt := false
 	for _, m := range spec.Mounts {
 		fi, err := os.Stat(m.Source)
 		if err != nil {
@@ -145,13 +166,45 @@ func (d *Driver) rootOps(spec *sandbox.Spec) ([]op, error) {
 		if reserved(m.Target) {
 			return nil, fmt.Errorf("mount %s: %w: reserved path", m.Target, sandbox.ErrInvalidSpec)
 		}
-		ops = append(ops, bindOp(m.Source, filepath.Clean(m.Target), roFlags, !fi.IsDir()))
+		target := filepath.Clean(m.Target)
+		if underOpt(target) && !opt {
+			opt = true
+			ops = append(ops, tmpfsOp("/opt", rwFlags, "size=64k,nr_inodes=1024,mode=0755"))
+		}
+		ops = append(ops, bindOp(m.Source, target, roFlags, !fi.IsDir()))
 	}
-	ops = append(ops, mkdirOp("/run", 0o755))
+	if opt {
+		ops = append(ops, remountOp("/opt", roFlags))
+	}
 	if spec.SocketDir != "" {
 		ops = append(ops, bindOp(spec.SocketDir, sandbox.SocketMount, rwFlags, false))
 	}
 	return ops, nil
+}
+
+// fastOK reports whether spec can copy a template's mount namespace: its
+// host name is the default (the template's /etc/hosts names it) and its
+// extra mounts are under /opt.
+func fastOK(spec *sandbox.Spec) bool {
+	if spec.Hostname != defaultHostname {
+		return false
+	}
+	for _, m := range spec.Mounts {
+		if !underOpt(filepath.Clean(m.Target)) {
+			return false
+		}
+	}
+	return true
+}
+
+func underOpt(target string) bool { return strings.HasPrefix(target, "/opt/") }
+
+// hostsOps write /etc/hostname and /etc/hosts for host name h.
+func hostsOps(h string) []op {
+	return []op{
+		fileOp("/etc/hostname", 0o644, h+"\n"),
+		fileOp("/etc/hosts", 0o644, "127.0.0.1\tlocalhost "+h+"\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+	}
 }
 
 // reserved reports whether target would cover a part of the sandbox the

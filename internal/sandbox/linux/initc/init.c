@@ -6,10 +6,14 @@
 //  1. reads its whole configuration from fd 3 until EOF. The driver writes it
 //     only after it has placed this process in the instance's cgroups, so
 //     nothing of the instance runs outside them;
-//  2. enters a new cgroup namespace, makes every mount private, builds the
-//     root file system on a tmpfs from the mount operations it was given,
-//     brings the loopback interface up, sets the hostname, pivot_roots and
-//     remounts the root read-only;
+//  2. enters a new cgroup namespace and builds its root file system: either
+//     it copies the mount namespace of a template (fd 5, record 'T'), whose
+//     read-only root a template init built once, and adds the instance's own
+//     mounts (/proc, /tmp, /code, ...); or it makes every mount private,
+//     builds the whole root on a tmpfs from the mount operations it was
+//     given, pivot_roots and remounts the root read-only. A template init
+//     (record 'K') does the latter, reports and waits to be killed. Then it
+//     brings the loopback interface up and sets the hostname;
 //  3. forks the runtime, which drops every capability, sets no_new_privs,
 //     becomes the unprivileged uid/gid, installs the seccomp filter (raw BPF
 //     assembled by the driver) and execs;
@@ -50,6 +54,7 @@
 
 #define CONFIG_FD 3
 #define REPORT_FD 4
+#define TEMPLATE_FD 5
 #define MAX_ITEMS 4096
 
 extern char **environ;
@@ -65,9 +70,12 @@ static int envc_;
 static unsigned char *filter;
 static uint32_t filter_len;
 static int loopback;
+static int template_mode; // build the shared root, report, then wait to be killed
+static int use_template;  // copy the mount namespace open on TEMPLATE_FD
 static uint32_t uid = 65534, gid = 65534;
 static char *ops[MAX_ITEMS];
 static uint32_t op_lens[MAX_ITEMS];
+static int op_fds[MAX_ITEMS]; // detached copies of bind sources (template path), or -1
 static int nops;
 
 static void report(char kind, const void *data, uint32_t len) {
@@ -148,6 +156,8 @@ static void parse(unsigned char *b, size_t len) {
 		case 'E': if (envc_ < MAX_ITEMS - 1) envp_[envc_++] = s; break;
 		case 'F': filter = b + i; filter_len = n; break;
 		case 'L': loopback = 1; break;
+		case 'K': template_mode = 1; break;
+		case 'T': use_template = 1; break;
 		case 'U': memcpy(&uid, s, 4); break;
 		case 'G': memcpy(&gid, s, 4); break;
 		case 'M':
@@ -163,7 +173,7 @@ static void parse(unsigned char *b, size_t len) {
 		}
 		i += n;
 	}
-	if (!root || !path) {
+	if (!root || (!path && !template_mode)) {
 		errno = 0;
 		fail("config: root and path are required");
 	}
@@ -242,9 +252,18 @@ static void do_op(int op) {
 		} else {
 			mkdir_p(full, 0755);
 		}
-		if (mount(src, full, NULL, MS_BIND, NULL) < 0) fail("bind %s on %s", src, dst);
+		if (op_fds[op] >= 0) {
+			if (move_mount(op_fds[op], "", AT_FDCWD, full, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+				fail("attach %s on %s", src, dst);
+			close(op_fds[op]);
+		} else if (mount(src, full, NULL, MS_BIND, NULL) < 0) {
+			fail("bind %s on %s", src, dst);
+		}
 		if (flags && mount(NULL, full, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
 			fail("remount %s", dst);
+	} else if (!strcmp(kind, "remount")) {
+		unsigned long flags = strtoul(field(op, 2), NULL, 10);
+		if (mount(NULL, full, NULL, MS_REMOUNT | flags, NULL) < 0) fail("remount %s", dst);
 	} else {
 		errno = 0;
 		fail("unknown op %s", kind);
@@ -318,22 +337,49 @@ int main(void) {
 	size_t len;
 	unsigned char *cfg = read_all(CONFIG_FD, &len);
 	close(CONFIG_FD);
+	for (int i = 0; i < MAX_ITEMS; i++) op_fds[i] = -1;
 	parse(cfg, len);
 
 	// The driver has placed us in the instance's cgroups: make them our root.
-	if (unshare(CLONE_NEWCGROUP) < 0) fail("unshare cgroup namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make mounts private");
-	if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755") < 0)
-		fail("mount root tmpfs");
-	for (int i = 0; i < nops; i++) do_op(i);
+	if (!template_mode && unshare(CLONE_NEWCGROUP) < 0) fail("unshare cgroup namespace");
+	if (use_template) {
+		// The shared root, built once by a template init, pivoted and
+		// read-only: take a private copy of its mount namespace and add
+		// this instance's mounts.
+		// Bind sources are host paths: take detached copies of them while
+		// the host's mounts are still in view.
+		for (int i = 0; i < nops; i++) {
+			if (strcmp(field(i, 0), "bind")) continue;
+			op_fds[i] = open_tree(AT_FDCWD, field(i, 2), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			if (op_fds[i] < 0) fail("open %s", field(i, 2));
+		}
+		if (setns(TEMPLATE_FD, CLONE_NEWNS) < 0) fail("enter template mount namespace");
+		close(TEMPLATE_FD);
+		if (unshare(CLONE_NEWNS) < 0) fail("unshare mount namespace");
+		if (chdir("/") < 0) fail("chdir /");
+		root = ""; // ops are relative to the copied root now
+		for (int i = 0; i < nops; i++) do_op(i);
+	} else {
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make mounts private");
+		if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755") < 0)
+			fail("mount root tmpfs");
+		for (int i = 0; i < nops; i++) do_op(i);
+	}
 	if (loopback) loopback_up();
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0) fail("sethostname");
-	if (chdir(root) < 0) fail("chdir root");
-	if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
-	if (umount2(".", MNT_DETACH) < 0) fail("detach old root");
-	if (chdir("/") < 0) fail("chdir /");
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-		fail("remount root read-only");
+	if (!use_template) {
+		if (chdir(root) < 0) fail("chdir root");
+		if (syscall(SYS_pivot_root, ".", ".") < 0) fail("pivot_root");
+		if (umount2(".", MNT_DETACH) < 0) fail("detach old root");
+		if (chdir("/") < 0) fail("chdir /");
+		if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			fail("remount root read-only");
+	}
+	if (template_mode) {
+		// The driver opens our mount namespace, then kills us.
+		report('R', "", 0);
+		for (;;) pause();
+	}
 
 	sigset_t all;
 	sigfillset(&all);
