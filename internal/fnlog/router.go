@@ -111,7 +111,9 @@ func (r *Router) route(stream, text string) {
 	}
 	if t := r.tails[id]; t != nil && id != "" {
 		t.add(text)
-		if marker == "End" && !t.done {
+		// Only the invocation's End ends its tail: an initializer before it
+		// runs under the same request ID.
+		if marker == "End" && strings.HasPrefix(text, "FC Invoke End") && !t.done {
 			t.done = true
 			close(t.ended)
 		}

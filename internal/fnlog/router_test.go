@@ -74,3 +74,21 @@ func TestRouterCutsLongLines(t *testing.T) {
 		t.Errorf("line after the long one = %q", got[1].Text)
 	}
 }
+
+func TestRouterInitializerDoesNotEndTail(t *testing.T) {
+	r := NewRouter(nil)
+	tl := r.Subscribe("x")
+	w := r.Writer("stdout")
+	fmt.Fprint(w, "FC Initialize Start RequestId: x\nFC Initialize End RequestId: x\n")
+	select {
+	case <-tl.Ended():
+		t.Fatal("the initializer's End marker ended the invocation's tail")
+	default:
+	}
+	fmt.Fprint(w, "FC Invoke Start RequestId: x\nline\nFC Invoke End RequestId: x\n")
+	select {
+	case <-tl.Ended():
+	default:
+		t.Fatal("the invocation's End marker did not end its tail")
+	}
+}

@@ -16,11 +16,14 @@ var (
 	pythonSource []byte
 	//go:embed bootstrap/nodejs/bootstrap.js
 	nodeSource []byte
+	//go:embed bootstrap/go1/openfc_go1.py
+	goShimSource []byte
 )
 
 const (
 	pythonBootstrap = "openfc_bootstrap.py"
 	nodeBootstrap   = "bootstrap.js"
+	goShim          = "openfc_go1.py"
 )
 
 // Bootstrap returns the source of rt's embedded bootstrap program and its
@@ -32,6 +35,10 @@ func Bootstrap(rt Runtime) (src []byte, name string) {
 		return pythonSource, pythonBootstrap
 	case KindNodejs:
 		return nodeSource, nodeBootstrap
+	case KindGo:
+		// go1's shim runs on the Python bootstrap's HTTP server; both files
+		// are written (see WriteBootstrap).
+		return goShimSource, goShim
 	}
 	return nil, ""
 }
@@ -58,15 +65,23 @@ func WriteBootstrap(ctx context.Context, dir string, rt Runtime, ip Interpreters
 		return "", fmt.Errorf("write bootstrap: %w", err)
 	}
 	p := filepath.Join(dir, name)
-	changed, err := writeIfChanged(p, src)
-	if err != nil {
-		return "", fmt.Errorf("write bootstrap: %w", err)
+	files := map[string][]byte{name: src}
+	if rt.Kind == KindGo {
+		files[pythonBootstrap] = pythonSource
 	}
-	if rt.Kind == KindPython {
-		pycs, _ := filepath.Glob(filepath.Join(dir, "__pycache__", "openfc_bootstrap.*.pyc")) // only a malformed pattern fails
-		if changed || len(pycs) == 0 {
-			if err := compilePython(ctx, ip.PythonPath(), p); err != nil {
-				return "", fmt.Errorf("write bootstrap: %w", err)
+	for fname, data := range files {
+		fp := filepath.Join(dir, fname)
+		changed, err := writeIfChanged(fp, data)
+		if err != nil {
+			return "", fmt.Errorf("write bootstrap: %w", err)
+		}
+		if rt.Kind == KindPython || rt.Kind == KindGo {
+			stem := fname[:len(fname)-len(".py")]
+			pycs, _ := filepath.Glob(filepath.Join(dir, "__pycache__", stem+".*.pyc")) // only a malformed pattern fails
+			if changed || len(pycs) == 0 {
+				if err := compilePython(ctx, ip.PythonPath(), fp); err != nil {
+					return "", fmt.Errorf("write bootstrap: %w", err)
+				}
 			}
 		}
 	}

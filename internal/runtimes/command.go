@@ -99,7 +99,12 @@ func (rt Runtime) Command(o CommandOptions) (Command, error) {
 			return Command{}, fmt.Errorf("%w: %s needs Handler and RuntimeAPI", ErrOptions, rt.Name)
 		}
 		env = append(env, "FC_RUNTIME_API="+o.RuntimeAPI)
-		return Command{Args: []string{path.Join(code, o.Handler)}, Env: env}, nil
+		return Command{
+			Args: []string{o.Interpreters.PythonPath(), "-B", "-c",
+				"import sys;sys.path.insert(0,sys.argv[1]);import openfc_go1;openfc_go1.main()",
+				boot},
+			Env: env,
+		}, nil
 	}
 	return Command{}, fmt.Errorf("runtimes: %q has unknown kind %q", rt.Name, rt.Kind)
 }

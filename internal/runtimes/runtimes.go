@@ -96,7 +96,9 @@ var registry = func() map[string]Runtime {
 	for _, name := range []string{"custom", "custom.debian10"} {
 		add(Runtime{Name: name, Kind: KindCustom, Protocol: ProtocolHTTP, Listen: ListenTCP, Port: CustomPort, Handler: "any (ignored)"})
 	}
-	add(Runtime{Name: "go1", Kind: KindGo, Protocol: ProtocolRuntimeAPI, Listen: ListenNone, Handler: "executable name in the code folder"})
+	// go1: the platform speaks the push protocol to a shim (on the Python
+	// bootstrap) that serves the runtime API to the user's executable.
+	add(Runtime{Name: "go1", Kind: KindGo, Protocol: ProtocolRuntimeAPI, Listen: ListenUnix, Handler: "executable name in the code folder"})
 	return m
 }()
 
@@ -153,7 +155,7 @@ func (ip Interpreters) NodePath() string {
 // runtimes that run the user's own executable.
 func (rt Runtime) Interpreter(ip Interpreters) string {
 	switch rt.Kind {
-	case KindPython:
+	case KindPython, KindGo: // go1's shim runs on Python
 		return ip.PythonPath()
 	case KindNodejs:
 		return ip.NodePath()

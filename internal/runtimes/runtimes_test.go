@@ -25,7 +25,7 @@ func TestRuntimesLookup(t *testing.T) {
 		{"nodejs20", true, KindNodejs, ListenUnix},
 		{"custom", true, KindCustom, ListenTCP},
 		{"custom.debian10", true, KindCustom, ListenTCP},
-		{"go1", true, KindGo, ListenNone},
+		{"go1", true, KindGo, ListenUnix},
 		{"python2.7", false, "", ""},
 		{"java8", false, "", ""},
 		{"Python3", false, "", ""},
@@ -105,7 +105,7 @@ func TestRuntimesCommand(t *testing.T) {
 		{"node", node, opts, []string{DefaultNode, DefaultBootstrapDir + "/bootstrap.js"},
 			[]string{"FC_SERVER_SOCKET=/run/fc/fc.sock", "NODE_PATH=/opt/nodejs/node_modules"}, false},
 		{"custom", custom, opts, []string{"/code/bootstrap"}, []string{"FC_CUSTOM_LISTEN_PORT=9000", "FC_SERVER_PORT=9000"}, false},
-		{"go", goRT, opts, []string{"/code/main"}, []string{"FC_RUNTIME_API=127.0.0.1:9001"}, false},
+		{"go", goRT, opts, []string{DefaultPython, "-B", "-c", "", DefaultBootstrapDir}, []string{"FC_RUNTIME_API=127.0.0.1:9001", "FC_FUNCTION_HANDLER=main"}, false},
 		{"python without socket", py, CommandOptions{}, nil, nil, true},
 		{"go without runtime api", goRT, CommandOptions{Handler: "main"}, nil, nil, true},
 	}

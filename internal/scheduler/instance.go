@@ -166,7 +166,7 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 		}
 	}()
 	var mounts []sandbox.Mount
-	if rt.Kind == runtimes.KindPython || rt.Kind == runtimes.KindNodejs {
+	if rt.Kind == runtimes.KindPython || rt.Kind == runtimes.KindNodejs || rt.Kind == runtimes.KindGo {
 		bdir, err := s.bootstrapDir(ctx, rt)
 		if err != nil {
 			return nil, err
