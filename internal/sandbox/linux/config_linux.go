@@ -24,6 +24,7 @@ const (
 	recMount    = 'M' // one root file system operation, see op
 	recTemplate = 'K' // build the shared root, report, wait to be killed
 	recUseTmpl  = 'T' // copy the template mount namespace open on fd 5
+	recUseNet   = 'W' // join the network namespace open on fd 6
 
 	repError   = 'E' // set-up failed: message
 	repRunning = 'R' // the runtime has been exec'ed
@@ -83,6 +84,7 @@ type initConfig struct {
 	ops      []op
 	template bool // this init builds a template
 	useTmpl  bool // this init copies a template
+	useNet   bool // this init joins a network namespace made ahead
 }
 
 func (c *initConfig) encode() ([]byte, error) {
@@ -114,6 +116,9 @@ func (c *initConfig) encode() ([]byte, error) {
 	}
 	if c.useTmpl {
 		rec(recUseTmpl, nil)
+	}
+	if c.useNet {
+		rec(recUseNet, nil)
 	}
 	if c.hostname != "" {
 		str(recHostname, c.hostname)

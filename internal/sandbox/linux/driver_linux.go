@@ -63,6 +63,7 @@ type Driver struct {
 	init     *os.File // memfd holding the init binary
 	uid, gid uint32
 	hostNet  *os.File // the node's network namespace, for Dial
+	nets     *netPool
 
 	noTemplate bool // tests: always build the whole root
 
@@ -122,6 +123,7 @@ func New(opts Options) (*Driver, error) {
 		return nil, fmt.Errorf("sandbox driver linux: %w", err)
 	}
 	d.templates = map[string]*os.File{}
+	d.nets = newNetPool(d.hostNet, d.log)
 	if err := d.removeLeftovers(); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("sandbox driver linux: %w", err)
@@ -139,6 +141,9 @@ func New(opts Options) (*Driver, error) {
 // Stop every instance first: Close fails (and leaves the parent) while
 // instance cgroups remain.
 func (d *Driver) Close() error {
+	if d.nets != nil {
+		d.nets.close()
+	}
 	errs := []error{d.init.Close(), d.hostNet.Close(), d.cgroups.removeParent()}
 	d.mu.Lock()
 	for _, f := range d.templates {
@@ -321,7 +326,7 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		args:     args,
 		env:      spec.Env,
 		filter:   d.filter,
-		loopback: true,
+		useNet:   true,
 		uid:      d.uid,
 		gid:      d.gid,
 		ops:      ops,
@@ -350,10 +355,19 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 	case spec.SocketDir != "":
 		in.addr = "unix:" + filepath.Join(spec.SocketDir, sandbox.SocketName)
 	}
+	netns, err := d.nets.get()
+	if err != nil {
+		if rerr := cg.remove(); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	in.netns = netns
 	if err := in.launch(ctx, spec, config, tmpl); err != nil {
 		if rerr := cg.remove(); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
+		netns.Close()
 		return nil, err
 	}
 	return in, nil
@@ -373,12 +387,11 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 		return err
 	}
 	defer repW.Close()
-	extra := []*os.File{cfgR, repW} // fds 3 and 4
-	// With a template the init copies its mount namespace instead.
-	flags := unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
-	if tmpl != nil {
-		extra = append(extra, tmpl) // fd 5
-	} else {
+	// fds 3 config, 4 reports, 5 template mount namespace (or closed),
+	// 6 network namespace: the init joins those two instead of new ones.
+	extra := []*os.File{cfgR, repW, tmpl, in.netns}
+	flags := unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
+	if tmpl == nil {
 		flags |= unix.CLONE_NEWNS
 	}
 	attr := &syscall.SysProcAttr{
@@ -419,11 +432,6 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 	if err := in.cg.place(in.pid); err != nil {
 		return fail(err)
 	}
-	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", in.pid))
-	if err != nil {
-		return fail(fmt.Errorf("open network namespace: %w", err))
-	}
-	in.netns = ns
 	if _, err := cfgW.Write(config); err != nil {
 		return fail(fmt.Errorf("write init config: %w", err))
 	}
@@ -506,9 +514,7 @@ func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
 		e.OOMKilled = n > 0
 	}
 	var cleanup []error
-	if in.netns != nil {
-		cleanup = append(cleanup, in.netns.Close())
-	}
+	cleanup = append(cleanup, in.netns.Close())
 	if err := in.cg.remove(); err != nil {
 		// Something outlived the namespace (cannot happen short of a
 		// kernel bug): kill it and try again.

@@ -13,7 +13,8 @@
 //     builds the whole root on a tmpfs from the mount operations it was
 //     given, pivot_roots and remounts the root read-only. A template init
 //     (record 'K') does the latter, reports and waits to be killed. Then it
-//     brings the loopback interface up and sets the hostname;
+//     joins the network namespace the driver made ahead (fd 6, record 'W')
+//     or brings up the loopback of its own, and sets the hostname;
 //  3. forks the runtime, which drops every capability, sets no_new_privs,
 //     becomes the unprivileged uid/gid, installs the seccomp filter (raw BPF
 //     assembled by the driver) and execs;
@@ -55,6 +56,7 @@
 #define CONFIG_FD 3
 #define REPORT_FD 4
 #define TEMPLATE_FD 5
+#define NETNS_FD 6
 #define MAX_ITEMS 4096
 
 extern char **environ;
@@ -72,6 +74,7 @@ static uint32_t filter_len;
 static int loopback;
 static int template_mode; // build the shared root, report, then wait to be killed
 static int use_template;  // copy the mount namespace open on TEMPLATE_FD
+static int use_netns;     // join the network namespace open on NETNS_FD
 static uint32_t uid = 65534, gid = 65534;
 static char *ops[MAX_ITEMS];
 static uint32_t op_lens[MAX_ITEMS];
@@ -158,6 +161,7 @@ static void parse(unsigned char *b, size_t len) {
 		case 'L': loopback = 1; break;
 		case 'K': template_mode = 1; break;
 		case 'T': use_template = 1; break;
+		case 'W': use_netns = 1; break;
 		case 'U': memcpy(&uid, s, 4); break;
 		case 'G': memcpy(&gid, s, 4); break;
 		case 'M':
@@ -364,6 +368,11 @@ int main(void) {
 		if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755") < 0)
 			fail("mount root tmpfs");
 		for (int i = 0; i < nops; i++) do_op(i);
+	}
+	if (use_netns) {
+		// Made ahead by the driver, loopback already up.
+		if (setns(NETNS_FD, CLONE_NEWNET) < 0) fail("enter network namespace");
+		close(NETNS_FD);
 	}
 	if (loopback) loopback_up();
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0) fail("sethostname");
