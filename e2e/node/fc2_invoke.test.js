@@ -1,0 +1,190 @@
+'use strict';
+
+// Invocation test: the official Function Compute Node SDK, @alicloud/fc2
+// 2.6.6, invoking a python3, a nodejs20 and a custom function on a running
+// `openfc serve` that runs functions (root, linux sandbox). Run by
+// TestNodeSDKInvoke (e2e/), or by hand with the same environment as
+// fc2_compat.test.js:
+//
+//   OPENFC_ENDPOINT=http://127.0.0.1:9700 OPENFC_ACCOUNT_ID=... \
+//   OPENFC_ACCESS_KEY_ID=... OPENFC_ACCESS_KEY_SECRET=... \
+//   node --test e2e/node/fc2_invoke.test.js
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const zlib = require('node:zlib');
+const FCClient = require('@alicloud/fc2');
+
+function env(name, fallback) {
+  const v = process.env[name] || fallback;
+  if (!v) {
+    throw new Error(`${name} is not set: see the comment at the top of this file`);
+  }
+  return v;
+}
+
+const client = new FCClient(env('OPENFC_ACCOUNT_ID'), {
+  accessKeyID: env('OPENFC_ACCESS_KEY_ID'),
+  accessKeySecret: env('OPENFC_ACCESS_KEY_SECRET'),
+  region: env('OPENFC_REGION', 'local'),
+  endpoint: env('OPENFC_ENDPOINT'),
+  timeout: 60000,
+});
+
+const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+const serviceName = `fc2inv_${run}`;
+
+// makeZip returns a stored zip of name → {data, mode}.
+function makeZip(files) {
+  const parts = [];
+  const central = [];
+  let offset = 0;
+  const names = Object.keys(files);
+  for (const name of names) {
+    const nameBuf = Buffer.from(name, 'utf8');
+    const data = Buffer.from(files[name].data, 'utf8');
+    const crc = zlib.crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x21, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBuf.length, 26);
+    const dir = Buffer.alloc(46);
+    dir.writeUInt32LE(0x02014b50, 0);
+    dir.writeUInt16LE(0x0314, 4); // made by unix: external attributes hold the mode
+    dir.writeUInt16LE(20, 6);
+    dir.writeUInt16LE(0x21, 14);
+    dir.writeUInt32LE(crc, 16);
+    dir.writeUInt32LE(data.length, 20);
+    dir.writeUInt32LE(data.length, 24);
+    dir.writeUInt16LE(nameBuf.length, 28);
+    dir.writeUInt32LE(((0o100000 | files[name].mode) << 16) >>> 0, 38);
+    dir.writeUInt32LE(offset, 42);
+    parts.push(local, nameBuf, data);
+    central.push(dir, nameBuf);
+    offset += local.length + nameBuf.length + data.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(names.length, 8);
+  end.writeUInt16LE(names.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, cd, end]).toString('base64');
+}
+
+// Each function answers "<runtime> <event>" and logs "<runtime> log
+// <event>"; event "error" fails unhandled, "handled" (Node.js) handled.
+const python = `def handler(event, context):
+    cmd = event.decode()
+    if cmd == "error":
+        raise ValueError("boom")
+    print("python log " + cmd)
+    return "python " + cmd
+`;
+
+const node = `exports.handler = (event, context, callback) => {
+  const cmd = event.toString();
+  if (cmd === 'error') throw new Error('boom');
+  if (cmd === 'handled') return callback(new Error('handled boom'));
+  console.log('node log ' + cmd);
+  callback(null, 'node ' + cmd);
+};
+`;
+
+const bootstrap = `#!/usr/bin/python3
+import http.server, json
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        rid = self.headers.get("x-fc-request-id", "")
+        cmd = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+        print("FC Invoke Start RequestId: " + rid, flush=True)
+        if cmd == "error":
+            status, body = 404, json.dumps({"errorMessage": "boom", "errorType": "Error"}).encode()
+        else:
+            print("custom log " + cmd, flush=True)
+            status, body = 200, ("custom " + cmd).encode()
+        print("FC Invoke End RequestId: " + rid, flush=True)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer(("0.0.0.0", 9000), H).serve_forever()
+`;
+
+const functions = [
+  { name: 'py', runtime: 'python3', label: 'python', files: { 'index.py': { data: python, mode: 0o644 } } },
+  { name: 'node', runtime: 'nodejs20', label: 'node', files: { 'index.js': { data: node, mode: 0o644 } } },
+  { name: 'custom', runtime: 'custom', label: 'custom', files: { bootstrap: { data: bootstrap, mode: 0o755 } } },
+];
+
+test('@alicloud/fc2 2.6.6 invokeFunction', async (t) => {
+  await client.createService(serviceName);
+  t.after(async () => {
+    for (const f of functions) {
+      await client.deleteFunction(serviceName, f.name).catch(() => {});
+    }
+    await client.deleteService(serviceName).catch(() => {});
+  });
+  for (const f of functions) {
+    await client.createFunction(serviceName, {
+      functionName: f.name,
+      runtime: f.runtime,
+      handler: 'index.handler',
+      code: { zipFile: makeZip(f.files) },
+    });
+  }
+
+  for (const f of functions) {
+    await t.test(`${f.runtime}: result`, async () => {
+      const res = await client.invokeFunction(serviceName, f.name, 'hello');
+      assert.equal(res.data, `${f.label} hello`);
+      assert.equal(res.headers['x-fc-error-type'], undefined);
+      assert.match(res.headers['x-fc-request-id'] || '', /^[0-9a-f-]{36}$/);
+      const raw = await client.invokeFunction(serviceName, f.name, Buffer.from('raw'), {}, undefined, { rawBuf: true });
+      assert.ok(Buffer.isBuffer(raw.data), 'rawBuf gives a Buffer');
+      assert.equal(raw.data.toString(), `${f.label} raw`);
+    });
+
+    await t.test(`${f.runtime}: log tail`, async () => {
+      const res = await client.invokeFunction(serviceName, f.name, 'tail', { 'x-fc-log-type': 'Tail' });
+      assert.equal(res.data, `${f.label} tail`);
+      const logs = Buffer.from(res.headers['x-fc-log-result'] || '', 'base64').toString();
+      const rid = res.headers['x-fc-request-id'];
+      assert.match(logs, new RegExp(`FC Invoke Start RequestId: ${rid}[^]*${f.label} log tail[^]*FC Invoke End RequestId: ${rid}`));
+      assert.ok(logs.length <= 4096, `log tail of ${logs.length} bytes`);
+    });
+
+    await t.test(`${f.runtime}: unhandled error`, async () => {
+      const res = await client.invokeFunction(serviceName, f.name, 'error');
+      assert.equal(res.headers['x-fc-error-type'], 'UnhandledInvocationError');
+      // With x-fc-error-type the SDK decodes the JSON error body.
+      assert.equal(res.data.errorMessage, 'boom');
+    });
+  }
+
+  await t.test('nodejs20: handled error', async () => {
+    const res = await client.invokeFunction(serviceName, 'node', 'handled');
+    assert.equal(res.headers['x-fc-error-type'], 'HandledInvocationError');
+    assert.equal(res.data.errorMessage, 'handled boom');
+  });
+
+  await t.test('unknown function', async () => {
+    await assert.rejects(client.invokeFunction(serviceName, 'nope', 'x'), (err) => {
+      assert.equal(err.code, 'FunctionNotFound');
+      assert.match(err.message, /failed with 404\./);
+      return true;
+    });
+  });
+});
