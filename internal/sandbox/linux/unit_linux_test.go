@@ -128,8 +128,13 @@ func TestLinuxRemovesLeftovers(t *testing.T) {
 	if err := g.place(sleep.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
+	// The old driver "crashes": its resources go, its cgroups stay.
+	old.nets.close()
 	old.init.Close()
 	old.hostNet.Close()
+	for _, f := range old.templates {
+		f.Close()
+	}
 
 	d := newDriverParent(t, parent)
 	err = sleep.Wait()
