@@ -1,9 +1,12 @@
 package linux
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/openfc/openfc/internal/sandbox/sandboxtest"
@@ -84,4 +87,76 @@ func TestLinuxConformanceWithoutTemplate(t *testing.T) {
 	d := newDriver(t)
 	d.noTemplate = true
 	sandboxtest.Run(t, d, sandboxtest.Options{CodeDir: codeDir, Isolated: true})
+}
+
+// TestLinuxConformanceCgroupV2 runs the suite on cgroup v2 where its
+// controllers are available.
+func TestLinuxConformanceCgroupV2(t *testing.T) {
+	requireRoot(t)
+	b, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
+	f := strings.Fields(string(b))
+	if err != nil || !slices.Contains(f, "memory") || !slices.Contains(f, "cpu") || !slices.Contains(f, "pids") {
+		t.Skipf("cgroup v2: %s has no memory, cpu and pids controllers on this machine (cgroup.controllers: %q, %v)", cgroupRoot, b, err)
+	}
+	d, err := New(Options{StateDir: t.TempDir(), CgroupParent: fmt.Sprintf("openfc-sandbox-test-%d-v2", os.Getpid()), CgroupVersion: 2})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	sandboxtest.Run(t, d, sandboxtest.Options{CodeDir: codeDir, Isolated: true})
+}
+
+// TestLinuxCgroupLimits checks the values written to the instance's cgroup.
+func TestLinuxCgroupLimits(t *testing.T) {
+	d := newDriver(t)
+	spec := helperSpec("hang")
+	spec.MemoryBytes = 100 << 20
+	spec.CPUShares = 512
+	spec.PidsLimit = 77
+	in, stdout, _ := sandboxtest.Start(t, d, spec)
+	stdout.Expect(t, "ready")
+	read := func(file string) string {
+		t.Helper()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	var want map[string]string
+	switch g := in.(*instance).cg.(type) {
+	case *v1group:
+		want = map[string]string{
+			filepath.Join(g.dir("memory"), "memory.limit_in_bytes"):       "104857600",
+			filepath.Join(g.dir("memory"), "memory.memsw.limit_in_bytes"): "104857600",
+			filepath.Join(g.dir("cpu"), "cpu.shares"):                     "512",
+			filepath.Join(g.dir("pids"), "pids.max"):                      "77",
+		}
+		// The runtime (pid 2 of the sandbox) is in the instance's group.
+		procs := read(filepath.Join(g.dir("memory"), "cgroup.procs"))
+		if n := len(strings.Fields(procs)); n != 2 {
+			t.Errorf("memory cgroup holds %d processes (%q), want the init and the runtime", n, procs)
+		}
+	case *v2group:
+		want = map[string]string{
+			filepath.Join(g.dir, "memory.max"):      "104857600",
+			filepath.Join(g.dir, "memory.swap.max"): "0",
+			filepath.Join(g.dir, "cpu.weight"):      fmt.Sprint(sharesToWeight(512)),
+			filepath.Join(g.dir, "pids.max"):        "77",
+		}
+	}
+	for file, w := range want {
+		if got := read(file); got != w {
+			t.Errorf("%s = %s, want %s", file, got, w)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := in.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
