@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -58,7 +59,10 @@ type App struct {
 
 	creds   Credentials
 	created bool // credentials were created by this start
-	serveCh chan error
+
+	stopOnce sync.Once
+	stopErr  error
+	serveCh  chan error
 }
 
 // New checks the configuration and prepares a node; Start runs it.
@@ -166,8 +170,12 @@ func (a *App) Credentials() (Credentials, bool) { return a.creds, a.created }
 func (a *App) Done() <-chan error { return a.serveCh }
 
 // Shutdown stops accepting requests, lets in-flight ones finish until ctx
-// ends, then stops the store and the broker.
-func (a *App) Shutdown(ctx context.Context) error { return a.stop(ctx) }
+// ends, then stops the instances, the store and the broker. Calls after the
+// first return the first one's result.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.stopOnce.Do(func() { a.stopErr = a.stop(ctx) })
+	return a.stopErr
+}
 
 func (a *App) stop(ctx context.Context) error {
 	var errs []error

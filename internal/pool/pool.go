@@ -75,7 +75,10 @@ type entry struct {
 }
 
 type waiter struct {
-	ch chan *entry // receives the entry whose slot was handed over
+	ch chan *entry // receives the entry whose slot was handed over, or nil: retry
+	// forStart marks a caller waiting for a slot of an instance being
+	// started, which has no queue timeout (a start may take long).
+	forStart bool
 }
 
 // New returns an empty Pool.
@@ -134,6 +137,12 @@ func (p *Pool) Acquire(ctx context.Context) (*Slot, error) {
 		p.mu.Unlock()
 		return &Slot{p: p, e: e}, nil
 	}
+	// Instances being started will have spare slots: wait for one of
+	// those rather than starting yet another instance (20 parallel calls
+	// on concurrency 10 need 2 instances, not 20).
+	if p.starting > 0 && p.startWaitersLocked() < p.starting*(p.opts.Concurrency-1) {
+		return p.wait(ctx, true)
+	}
 	if p.opts.MaxInstances == 0 || len(p.insts)+p.starting < p.opts.MaxInstances {
 		p.starting++
 		p.mu.Unlock()
@@ -143,18 +152,35 @@ func (p *Pool) Acquire(ctx context.Context) (*Slot, error) {
 		p.mu.Unlock()
 		return nil, ErrBusy
 	}
-	w := &waiter{ch: make(chan *entry, 1)}
+	return p.wait(ctx, false)
+}
+
+func (p *Pool) startWaitersLocked() int {
+	n := 0
+	for _, w := range p.waiters {
+		if w.forStart {
+			n++
+		}
+	}
+	return n
+}
+
+// wait queues the caller (p.mu held, released here) until a slot is
+// handed over, the queue timeout passes (not for forStart) or ctx ends.
+func (p *Pool) wait(ctx context.Context, forStart bool) (*Slot, error) {
+	w := &waiter{ch: make(chan *entry, 1), forStart: forStart}
 	p.waiters = append(p.waiters, w)
 	p.mu.Unlock()
-	t := time.NewTimer(p.opts.QueueTimeout)
-	defer t.Stop()
+	var timeout <-chan time.Time
+	if !forStart {
+		t := time.NewTimer(p.opts.QueueTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
-	case e := <-w.ch:
-		if e == nil { // closed by Drain
-			return nil, ErrDraining
-		}
-		return &Slot{p: p, e: e}, nil
-	case <-t.C:
+	case e, ok := <-w.ch:
+		return p.handed(ctx, e, ok)
+	case <-timeout:
 	case <-ctx.Done():
 	}
 	p.mu.Lock()
@@ -167,17 +193,27 @@ func (p *Pool) Acquire(ctx context.Context) (*Slot, error) {
 	p.mu.Unlock()
 	// A slot may have been handed over just as the wait ended.
 	select {
-	case e := <-w.ch:
-		if e == nil {
-			return nil, ErrDraining
-		}
-		return &Slot{p: p, e: e}, nil
+	case e, ok := <-w.ch:
+		return p.handed(ctx, e, ok)
 	default:
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return nil, ErrBusy
+}
+
+// handed turns what a waiter received into Acquire's result: a slot, a
+// closed channel (Drain), or nil (the start it waited for failed: try
+// again).
+func (p *Pool) handed(ctx context.Context, e *entry, ok bool) (*Slot, error) {
+	if !ok {
+		return nil, ErrDraining
+	}
+	if e == nil {
+		return p.Acquire(ctx)
+	}
+	return &Slot{p: p, e: e}, nil
 }
 
 // freeSlotLocked returns the most recently used live instance with a free
@@ -208,6 +244,18 @@ func (p *Pool) start(ctx context.Context) (*Slot, error) {
 	p.mu.Lock()
 	p.starting--
 	if err != nil {
+		// Callers waiting for this instance's slots try again themselves.
+		n := p.opts.Concurrency - 1
+		keep := p.waiters[:0]
+		for _, w := range p.waiters {
+			if w.forStart && n > 0 {
+				n--
+				w.ch <- nil
+				continue
+			}
+			keep = append(keep, w)
+		}
+		p.waiters = keep
 		p.mu.Unlock()
 		return nil, err
 	}

@@ -253,3 +253,74 @@ func TestPoolStartError(t *testing.T) {
 		t.Errorf("Stats after a failed start = %+v", s)
 	}
 }
+
+// Calls that arrive while instances start share those instances' slots
+// instead of each starting one: 20 parallel calls on concurrency 10 from
+// cold start 2 instances.
+func TestPoolSharesStartingInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		st := &starter{}
+		p := New(Options{Concurrency: 10, Start: func(ctx context.Context) (Instance, error) {
+			<-gate // every call arrives while the first instances start
+			return st.start(ctx)
+		}})
+		defer p.Drain(context.Background())
+		slots := make(chan *Slot, 20)
+		for range 20 {
+			go func() {
+				s, err := p.Acquire(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				slots <- s
+			}()
+		}
+		synctest.Wait()
+		close(gate)
+		for range 20 {
+			(<-slots).Release(true)
+		}
+		if n := st.count(); n != 2 {
+			t.Errorf("20 parallel calls on concurrency 10 started %d instances, want 2", n)
+		}
+	})
+}
+
+// When a start fails, the callers waiting for its slots try again.
+func TestPoolStartFailureWakesWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		var calls atomic.Int32
+		st := &starter{}
+		p := New(Options{Concurrency: 4, Start: func(ctx context.Context) (Instance, error) {
+			if calls.Add(1) == 1 {
+				<-gate
+				return nil, errors.New("first start fails")
+			}
+			return st.start(ctx)
+		}})
+		defer p.Drain(context.Background())
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() {
+				s, err := p.Acquire(context.Background())
+				if err == nil {
+					defer s.Release(true)
+				}
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		close(gate)
+		failed := 0
+		for range 3 {
+			if err := <-errs; err != nil {
+				failed++
+			}
+		}
+		if failed != 1 {
+			t.Errorf("%d calls failed, want only the one whose start failed", failed)
+		}
+	})
+}

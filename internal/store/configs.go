@@ -218,7 +218,7 @@ func qualifierOrLatest(q string) string {
 
 // putValue writes a whole value (create or replace), honouring If-Match.
 func putValue[T any](ctx context.Context, s *Store, key string, v *T, ifMatch string) (Item[T], error) {
-	for attempt := 0; ; attempt++ {
+	for {
 		_, rev, ok := lookup[T](s, key)
 		if ok {
 			if err := checkIfMatch(key, rev, ifMatch); err != nil {
@@ -233,8 +233,13 @@ func putValue[T any](ctx context.Context, s *Store, key string, v *T, ifMatch st
 			newRev, err = s.create(ctx, key, v)
 		}
 		if errors.Is(err, errConflict) || errors.Is(err, errExists) {
-			if ifMatch != "" || attempt >= 5 {
+			// Another write landed first: with If-Match that is a 412;
+			// without, write again over it, until ctx ends.
+			if ifMatch != "" {
 				return Item[T]{}, conflict(key)
+			}
+			if err := ctx.Err(); err != nil {
+				return Item[T]{}, err
 			}
 			continue
 		}
@@ -254,9 +259,7 @@ func (s *Store) del(ctx context.Context, key, ifMatch string) error {
 	if err := checkIfMatch(key, e.rev, ifMatch); err != nil {
 		return err
 	}
-	if err := s.remove(ctx, key, e.rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, e.rev, ifMatch); err != nil {
 		return err
 	}
 	return nil

@@ -144,9 +144,7 @@ func (s *Store) DeleteCustomDomain(ctx context.Context, name, ifMatch string) er
 	if err := checkIfMatch(key, rev, ifMatch); err != nil {
 		return err
 	}
-	if err := s.remove(ctx, key, rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, rev, ifMatch); err != nil {
 		return err
 	}
 	return nil

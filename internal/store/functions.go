@@ -166,9 +166,7 @@ func (s *Store) DeleteFunction(ctx context.Context, service, function, ifMatch s
 		return fc.Errorf(http.StatusBadRequest, fc.CodeFunctionNotEmpty,
 			"function '%s' still has %d trigger(s): delete them first", function, n)
 	}
-	if err := s.remove(ctx, key, rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, rev, ifMatch); err != nil {
 		return err
 	}
 	return nil

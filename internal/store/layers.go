@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -187,9 +186,7 @@ func (s *Store) DeleteLayerVersion(ctx context.Context, name string, version int
 	if !ok {
 		return layerNotFound(name, version)
 	}
-	if err := s.remove(ctx, key, rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, rev, ""); err != nil {
 		return err
 	}
 	return nil

@@ -97,9 +97,7 @@ func (s *Store) DeleteService(ctx context.Context, name, ifMatch string) error {
 				"service '%s' still has %s: delete them first", name, what)
 		}
 	}
-	if err := s.remove(ctx, key, rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, rev, ifMatch); err != nil {
 		return err
 	}
 	// The version counter goes with the service; a new service of the same

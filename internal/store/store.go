@@ -344,3 +344,28 @@ func lookup[T any](s *Store, key string) (*T, uint64, bool) {
 	v, ok := e.val.(*T)
 	return v, e.rev, ok
 }
+
+// removeKey deletes key, which the caller read at revision rev. With
+// If-Match a concurrent change is a 412; without it the delete is retried
+// on the newer revision (the caller's checks were made on a snapshot, as
+// every delete's are), and a key another request deleted meanwhile counts
+// as deleted.
+func (s *Store) removeKey(ctx context.Context, key string, rev uint64, ifMatch string) error {
+	for {
+		err := s.remove(ctx, key, rev)
+		if !errors.Is(err, errConflict) {
+			return err
+		}
+		if ifMatch != "" {
+			return conflict(key)
+		}
+		if err := s.idx.waitFor(ctx, func() bool { e, ok := s.idx.m[key]; return !ok || e.rev != rev }); err != nil {
+			return fmt.Errorf("delete %s: %w", key, err)
+		}
+		e, ok := s.idx.get(key)
+		if !ok {
+			return nil
+		}
+		rev = e.rev
+	}
+}

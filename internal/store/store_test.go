@@ -228,9 +228,6 @@ func TestStoreTwoNodesShareOneBucket(t *testing.T) {
 // unconditional in FC, so it must not fail because an update of the same
 // resource landed between the store's read and its delete.
 func TestStoreDeleteWithoutIfMatchRacingUpdate(t *testing.T) {
-	t.Skip("bug: Delete* without If-Match answers 412 PreconditionFailed when a concurrent write " +
-		"(or a write from another node not yet in this node's index) changes the revision between lookup and remove; " +
-		"remove is not retried like modify")
 	s := newStore(t, testenv.NATS(t))
 	ctx := t.Context()
 	for i := range 50 {

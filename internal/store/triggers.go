@@ -108,9 +108,7 @@ func (s *Store) DeleteTrigger(ctx context.Context, service, function, trigger, i
 	if err := checkIfMatch(key, rev, ifMatch); err != nil {
 		return err
 	}
-	if err := s.remove(ctx, key, rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, rev, ifMatch); err != nil {
 		return err
 	}
 	return nil

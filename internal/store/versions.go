@@ -212,9 +212,7 @@ func (s *Store) DeleteVersion(ctx context.Context, service, id string) error {
 		return fc.Errorf(http.StatusBadRequest, fc.CodeVersionInUse, "version %s of service '%s' is used by %s: change those first",
 			id, service, strings.Join(users, ", "))
 	}
-	if err := s.remove(ctx, key, rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, rev, ""); err != nil {
 		return err
 	}
 	return nil
@@ -317,9 +315,7 @@ func (s *Store) DeleteAlias(ctx context.Context, service, alias, ifMatch string)
 	if len(users) > 0 {
 		return fc.InvalidArgument("alias '%s' is used by %s: delete those first", alias, strings.Join(users, ", "))
 	}
-	if err := s.remove(ctx, key, rev); errors.Is(err, errConflict) {
-		return conflict(key)
-	} else if err != nil {
+	if err := s.removeKey(ctx, key, rev, ifMatch); err != nil {
 		return err
 	}
 	return nil
