@@ -70,7 +70,7 @@ Flags:
 	fs.IntVar(&c.scale, "scale", 100, "instances of the scale-out measurement (0 skips it)")
 	fs.DurationVar(&c.scaleSleep, "scale-sleep", time.Second, "how long each call of the scale-out measurement holds its instance")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the figures as JSON to `file`")
-	fs.StringVar(&c.only, "only", "", "run one measurement: warm, cold or scale")
+	fs.StringVar(&c.only, "only", "", "run one measurement: warm, cold, scale or timeout")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -141,6 +141,7 @@ type Report struct {
 	Warm     []Stats   `json:"warm,omitempty"`
 	Cold     []Stats   `json:"cold,omitempty"`
 	Scale    []Stats   `json:"scale,omitempty"`
+	Timeout  []Stats   `json:"timeout,omitempty"`
 }
 
 func run(ctx context.Context, args []string) error {
@@ -176,6 +177,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	if (cfg.only == "" || cfg.only == "scale") && cfg.scale > 0 {
 		rep.Scale, err = b.scaleOut(ctx)
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.only == "" || cfg.only == "timeout" {
+		rep.Timeout, err = b.timeouts(ctx)
 		if err != nil {
 			return err
 		}
@@ -530,7 +537,7 @@ func print(w io.Writer, r Report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "machine: %s\nendpoint: %s\n\n", r.Machine, r.Endpoint)
 	fmt.Fprintln(tw, "MEASUREMENT\tCALLS\tERRORS\tREQ/S\tP50 ms\tP90 ms\tP99 ms\tMAX ms\tSERVER INIT P50/P99 ms")
-	for _, group := range [][]Stats{r.Warm, r.Cold, r.Scale} {
+	for _, group := range [][]Stats{r.Warm, r.Cold, r.Scale, r.Timeout} {
 		for _, s := range group {
 			init := ""
 			if s.ServerP50 > 0 {
@@ -540,4 +547,37 @@ func print(w io.Writer, r Report) {
 		}
 	}
 	tw.Flush()
+}
+
+// timeouts measures how late a timed-out invocation answers: a python3
+// function with a 1 s timeout sleeps 5 s; the overshoot is the
+// invocation's duration (X-Fc-Invocation-Duration, from the call to the
+// instance to the answer) minus the timeout.
+func (b *bench) timeouts(ctx context.Context) ([]Stats, error) {
+	fn := "timeout-python3"
+	zip64, err := zipFiles(sources["python3"], nil)
+	if err != nil {
+		return nil, err
+	}
+	in := &fc.FunctionInput{Function: fc.Function{FunctionName: fn, Runtime: "python3", Handler: "index.handler", Timeout: 1},
+		Code: &fc.Code{ZipFile: zip64}}
+	if _, _, err := b.c.CreateFunction(ctx, service, in); err != nil && !isCode(err, fc.CodeFunctionAlreadyExists) {
+		return nil, err
+	}
+	var over []time.Duration
+	errs := 0
+	for range 10 {
+		_, h, err := b.invoke(ctx, fn, "sleep 5")
+		if err == nil || h == nil || h.Get("X-Fc-Error-Type") == "" {
+			errs++
+			continue
+		}
+		d, perr := strconv.Atoi(h.Get("X-Fc-Invocation-Duration"))
+		if perr != nil {
+			errs++
+			continue
+		}
+		over = append(over, time.Duration(d)*time.Millisecond-time.Second)
+	}
+	return []Stats{summarise("timeout 1 s: answer after the deadline", over, errs, 0)}, nil
 }
