@@ -40,55 +40,68 @@ func (ds durations) report(b *testing.B, unit string) {
 }
 
 // BenchmarkSandboxStart measures from Start to the first line the program
-// prints, for a plain fork/exec and for a sandbox.
+// prints. Every iteration also runs the same program with a plain
+// fork/exec, so both see the same load of the (shared) machine; overhead
+// is the median of the paired differences. end is from the first line to
+// Wait's return (the program exits, the driver reaps and cleans up).
 func BenchmarkSandboxStart(b *testing.B) {
 	helper := filepath.Join(codeDir, sandboxtest.HelperName)
-	b.Run("plain", func(b *testing.B) {
-		var ds durations
-		for b.Loop() {
-			t0 := time.Now()
-			cmd := exec.Command(helper, "hello")
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				b.Fatal(err)
-			}
-			line, err := bufio.NewReader(out).ReadString('\n')
-			ds = append(ds, time.Since(t0))
-			if err != nil || line != "hello\n" {
-				b.Fatalf("first line %q, %v", line, err)
-			}
-			if err := cmd.Wait(); err != nil {
-				b.Fatal(err)
-			}
+	plain := func(b *testing.B) time.Duration {
+		t0 := time.Now()
+		cmd := exec.Command(helper, "hello")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
 		}
-		ds.report(b, "first-line")
-	})
-	b.Run("linux", func(b *testing.B) {
-		d := newDriver(b)
-		var ds durations
-		for b.Loop() {
-			t0 := time.Now()
-			lines := sandboxtest.NewLines()
-			spec := helperSpec("hello")
-			spec.Stdout = lines
-			in, err := d.Start(b.Context(), spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			line := <-lines.C()
-			ds = append(ds, time.Since(t0))
-			if line != "hello" {
-				b.Fatalf("first line %q", line)
-			}
-			if e := in.Wait(); !e.Success() {
-				b.Fatalf("exit %v", e)
-			}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
 		}
-		ds.report(b, "first-line")
-	})
+		line, err := bufio.NewReader(out).ReadString('\n')
+		took := time.Since(t0)
+		if err != nil || line != "hello\n" {
+			b.Fatalf("first line %q, %v", line, err)
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		return took
+	}
+	for _, variant := range []string{"linux", "linux-no-template"} {
+		// linux-no-template builds and pivots the whole root in every init.
+		b.Run(variant, func(b *testing.B) {
+			d := newDriver(b)
+			d.noTemplate = variant == "linux-no-template"
+			var plains, boxed, overhead, end durations
+			for b.Loop() {
+				p := plain(b)
+				t0 := time.Now()
+				lines := sandboxtest.NewLines()
+				spec := helperSpec("hello")
+				spec.Stdout = lines
+				in, err := d.Start(b.Context(), spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				line := <-lines.C()
+				took := time.Since(t0)
+				if line != "hello" {
+					b.Fatalf("first line %q", line)
+				}
+				t1 := time.Now()
+				if e := in.Wait(); !e.Success() {
+					b.Fatalf("exit %v", e)
+				}
+				end = append(end, time.Since(t1))
+				plains = append(plains, p)
+				boxed = append(boxed, took)
+				overhead = append(overhead, took-p)
+			}
+			plains.report(b, "plain")
+			boxed.report(b, "sandbox")
+			overhead.report(b, "overhead")
+			end.report(b, "end")
+		})
+	}
 }
 
 // BenchmarkSandboxStop measures Stop and clean-up of an idle sandbox:

@@ -51,6 +51,8 @@ type group interface {
 	oomKills() (uint64, error)
 	// kill SIGKILLs every process in the cgroup.
 	kill() error
+	// setCPULimit caps CPU time at cpus CPUs; 0 removes the cap.
+	setCPULimit(cpus float64) error
 	// remove deletes the cgroup; it must be empty.
 	remove() error
 	name() string
@@ -222,6 +224,24 @@ func (g *v1group) oomKills() (uint64, error) {
 	return readKey(filepath.Join(g.dir(cgroup1.Memory), "memory.oom_control"), "oom_kill")
 }
 
+func (g *v1group) setCPULimit(cpus float64) error {
+	quota := "-1"
+	if cpus > 0 {
+		quota = strconv.FormatInt(max(int64(cpus*cpuPeriod), 1000), 10)
+	}
+	dir := g.dir(cgroup1.Cpu)
+	if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(cpuPeriod)), 0); err != nil {
+		return fmt.Errorf("cpu limit of %s: %w", g.id, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(quota), 0); err != nil {
+		return fmt.Errorf("cpu limit of %s: %w", g.id, err)
+	}
+	return nil
+}
+
+// cpuPeriod is the CFS period of CPU limits, in microseconds.
+const cpuPeriod = 100000
+
 func (g *v1group) kill() error {
 	return killProcs(filepath.Join(g.dir(cgroup1.Pids), "cgroup.procs"))
 }
@@ -324,6 +344,17 @@ func (g *v2group) place(pid int) error { return nil } // CLONE_INTO_CGROUP did i
 
 func (g *v2group) oomKills() (uint64, error) {
 	return readKey(filepath.Join(g.dir, "memory.events"), "oom_kill")
+}
+
+func (g *v2group) setCPULimit(cpus float64) error {
+	v := "max " + strconv.Itoa(cpuPeriod)
+	if cpus > 0 {
+		v = fmt.Sprintf("%d %d", max(int64(cpus*cpuPeriod), 1000), cpuPeriod)
+	}
+	if err := os.WriteFile(filepath.Join(g.dir, "cpu.max"), []byte(v), 0); err != nil {
+		return fmt.Errorf("cpu limit of %s: %w", g.id, err)
+	}
+	return nil
 }
 
 func (g *v2group) kill() error {

@@ -8,26 +8,38 @@
 // Driver.Start creates the instance's cgroup (memory limit with swap off,
 // cpu shares, pids limit; v1 on hosts whose cgroup2 mount has no
 // controllers, v2 otherwise, see cgroup_linux.go), then clones the init in
-// new namespaces. The init is a small static C program (initc/init.c,
-// embedded as initc/init.bin, run from a sealed memfd) chosen over
-// re-executing the Go binary, whose runtime start adds several milliseconds
-// to every cold start (BenchmarkInit in docs/BENCHMARKS.md). The init
-// blocks reading its configuration from a pipe; the driver writes it only
-// after placing the init in the cgroup (v1; on v2 CLONE_INTO_CGROUP places
-// it at clone), so nothing runs outside the limits. The init then:
-//   - enters a new cgroup namespace and makes all mounts private;
-//   - mounts a small tmpfs as the new root and builds it: read-only binds of
-//     the host's /usr (and the /bin, /lib... links of a merged /usr), or of
-//     the entries of Spec.RootFS; an /etc with a few read-only host entries
-//     (ld.so.cache, ssl, ...) and generated passwd, group, hosts, hostname
-//     and nsswitch.conf naming only the sandbox user; a fresh /proc; a /dev
-//     tmpfs with null, zero, full, random, urandom and tty bound from the
-//     host; /dev/shm and /tmp as size-capped tmpfs (Spec.TmpBytes; their
-//     pages count against the memory limit, so a full /tmp is ENOSPC and
-//     never touches the host's disk); Spec.CodeDir read-only at /code,
-//     Spec.Mounts read-only, and Spec.SocketDir read-write at /run/openfc;
-//   - brings loopback up, sets the hostname, pivot_roots, detaches the old
-//     root and remounts / read-only;
+// new PID, IPC and UTS namespaces. The init is a small static C program
+// (initc/init.c, embedded as initc/init.bin, run from a sealed memfd) chosen
+// over re-executing the Go binary, whose runtime start adds about 1.5 ms to
+// every cold start on the reference machine (BenchmarkInitExec,
+// docs/BENCHMARKS.md). The init blocks reading its configuration from a
+// pipe; the driver writes it only after placing the init in the cgroup (v1;
+// on v2 CLONE_INTO_CGROUP places it at clone), so nothing runs outside the
+// limits. The init then:
+//   - enters a new cgroup namespace;
+//   - takes its root file system from a template: the driver keeps, per
+//     root file system, the mount namespace of a template init that built
+//     the shared part of the root once (read-only binds of the host's /usr
+//     and the /bin, /lib... links of a merged /usr, or of the entries of
+//     Spec.RootFS; an /etc with a few read-only host entries such as
+//     ld.so.cache and ssl, and generated passwd, group, hosts and
+//     nsswitch.conf naming only the sandbox user; a read-only /dev tmpfs
+//     with null, zero, full, random, urandom and tty bound from the host),
+//     pivoted into it and remounted it read-only. The instance's init
+//     setns()es into that namespace, unshares a private copy and adds its
+//     own mounts: a fresh /proc; /tmp and /dev/shm as size-capped tmpfs
+//     (Spec.TmpBytes; their pages count against the memory limit, so a full
+//     /tmp is ENOSPC and never touches the host's disk); Spec.CodeDir
+//     read-only at /code; Spec.Mounts read-only (under /opt, on a tmpfs of
+//     their own); Spec.SocketDir read-write at /run/openfc. Host folders are
+//     attached with open_tree/move_mount, taken before leaving the host's
+//     namespace. A Spec with another host name or a mount outside /opt takes
+//     the slow path instead: the init builds the whole root itself, pivots
+//     and detaches the old root (about 2 ms more: the detach waits for an RCU
+//     grace period);
+//   - joins a network namespace the driver made ahead of demand (a pool of
+//     8, loopback up: creating one costs milliseconds, more while the
+//     kernel tears down those of stopped instances) and sets the hostname;
 //   - forks the runtime, which drops the capability bounding, ambient and
 //     inheritable sets, becomes Options.UID/GID (clearing the rest), sets
 //     no_new_privs, installs the seccomp filter and execs Spec.Path;
@@ -61,7 +73,9 @@
 // its context ends. Once the init is reaped the namespace is empty; the
 // driver reads the cgroup's OOM kill count (Exit.OOMKilled), writes
 // memory.force_empty and removes the cgroup. No host folder or mount is
-// created per instance: all mounts live in the instance's mount namespace.
+// created per instance: all mounts live in the instance's mount namespace,
+// and the templates in namespaces held only by the driver's file
+// descriptors (Close frees them).
 // The init gets PR_SET_PDEATHSIG, so sandboxes die with the node; New
 // removes cgroups (and kills processes) left under Options.CgroupParent by
 // a previous run.
@@ -70,7 +84,12 @@
 //
 // Driver and instances are safe for concurrent use. Each instance has one
 // goroutine (supervise) that reads the init's reports, reaps it and cleans
-// up; Stop and Wait wait for it.
+// up; Stop and Wait wait for it. The driver owns one goroutine that fills
+// the network namespace pool, stopped by Close. Dial and the pool switch
+// network namespaces on locked OS threads; a thread that cannot switch back
+// is discarded by the Go runtime. As PR_SET_PDEATHSIG follows the thread
+// that cloned the init, that would kill sandboxes started from it: it does
+// not happen short of a kernel failure.
 //
 // Requires root. Imports sandbox only of openfc's.
 package linux

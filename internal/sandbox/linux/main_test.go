@@ -154,6 +154,21 @@ func TestLinuxCgroupLimits(t *testing.T) {
 			t.Errorf("%s = %s, want %s", file, got, w)
 		}
 	}
+
+	// The optional hard CPU cap, set once the runtime runs.
+	if err := in.(interface{ SetCPULimit(float64) error }).SetCPULimit(0.5); err != nil {
+		t.Fatal(err)
+	}
+	switch g := in.(*instance).cg.(type) {
+	case *v1group:
+		if got := read(filepath.Join(g.dir("cpu"), "cpu.cfs_quota_us")); got != "50000" {
+			t.Errorf("cpu.cfs_quota_us = %s, want 50000", got)
+		}
+	case *v2group:
+		if got := read(filepath.Join(g.dir, "cpu.max")); got != "50000 100000" {
+			t.Errorf("cpu.max = %s, want 50000 100000", got)
+		}
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := in.Stop(ctx); err != nil {
