@@ -364,10 +364,13 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 	}
 	in.netns = netns
 	if err := in.launch(ctx, spec, config, tmpl); err != nil {
-		if rerr := cg.remove(); rerr != nil {
-			err = errors.Join(err, rerr)
+		if in.cmd == nil {
+			// The init never ran, so supervise did not clean up.
+			if rerr := cg.remove(); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			netns.Close()
 		}
-		netns.Close()
 		return nil, err
 	}
 	return in, nil
