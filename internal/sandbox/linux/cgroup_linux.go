@@ -170,6 +170,14 @@ func (h *v1) create(id string, lim limits) (group, error) {
 		// memsw = limit: no swap.
 		res.Memory = &specs.LinuxMemory{Limit: &lim.memoryBytes, Swap: &lim.memoryBytes}
 	}
+	// Claim the name first: cgroup1.New accepts an existing group.
+	mem := filepath.Join(cgroupRoot, string(cgroup1.Memory), h.parents[cgroup1.Memory])
+	if err := os.MkdirAll(mem, 0o755); err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", id, err)
+	}
+	if err := os.Mkdir(filepath.Join(mem, id), 0o755); err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", id, err)
+	}
 	cg, err := cgroup1.New(h.path(id), res, cgroup1.WithHierarchy(h.subsystems))
 	if err != nil {
 		g := &v1group{h: h, id: id}
@@ -279,6 +287,9 @@ func (h *v2) removeParent() error {
 
 func (h *v2) create(id string, lim limits) (group, error) {
 	group := filepath.Join(h.parent, id)
+	if _, err := os.Stat(filepath.Join(cgroupRoot, group)); err == nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", id, fs.ErrExist)
+	}
 	res := &cgroup2.Resources{
 		CPU:  &cgroup2.CPU{Weight: ptr(sharesToWeight(lim.cpuShares))},
 		Pids: &cgroup2.Pids{Max: lim.pids},

@@ -427,3 +427,52 @@ func TestLinuxMountsAndHostname(t *testing.T) {
 		t.Error("a write reached the layer on the host")
 	}
 }
+
+func TestLinuxRootFS(t *testing.T) {
+	d := newDriver(t)
+	rootfs := t.TempDir()
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(rootfs, "app")
+	if err := os.Mkdir(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(codeDir, sandboxtest.HelperName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "prog"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, template := range []bool{true, false} {
+		d.noTemplate = !template
+		spec := sandbox.Spec{Path: "/app/prog", Args: []string{"prog", "ls", "/"}, RootFS: rootfs}
+		if got, want := attempt(t, d, spec), "ok app code dev etc opt proc run tmp"; got != want {
+			t.Errorf("template %v: ls / = %q, want %q (the runtime root file system, not the host's)", template, got, want)
+		}
+		spec.Args = []string{"prog", "write", "/app/new"}
+		wantErr(t, "write the rootfs", attempt(t, d, spec), "EROFS", "EACCES")
+	}
+}
+
+func TestLinuxDuplicateID(t *testing.T) {
+	d := newDriver(t)
+	spec := helperSpec("hang")
+	spec.ID = "same-id"
+	in, stdout, _ := sandboxtest.Start(t, d, spec)
+	stdout.Expect(t, "ready")
+	if in2, err := d.Start(t.Context(), spec); err == nil {
+		in2.Stop(t.Context())
+		t.Fatal("a second instance with the same ID started")
+	}
+	// The first one is unharmed.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := in.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := in.Wait(); e.Signal != syscall.SIGKILL || !e.Killed {
+		t.Errorf("Wait = %v, want killed by Stop", e)
+	}
+}
