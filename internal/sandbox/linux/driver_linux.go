@@ -517,7 +517,10 @@ func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
 		e.OOMKilled = n > 0
 	}
 	var cleanup []error
+	in.nsMu.Lock() // wait for Dials in the namespace
 	cleanup = append(cleanup, in.netns.Close())
+	in.netns = nil
+	in.nsMu.Unlock()
 	if err := in.cg.remove(); err != nil {
 		// Something outlived the namespace (cannot happen short of a
 		// kernel bug): kill it and try again.

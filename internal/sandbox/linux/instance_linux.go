@@ -19,14 +19,17 @@ import (
 // instance is one sandbox: its init (PID 1 of the sandbox), cgroup and
 // network namespace.
 type instance struct {
-	d     *Driver
-	id    string
-	addr  string
-	cg    group
-	cmd   *exec.Cmd
-	pid   int      // of the init, on the host
-	netns *os.File // the instance's network namespace, for Dial
-	log   *slog.Logger
+	d    *Driver
+	id   string
+	addr string
+	cg   group
+	cmd  *exec.Cmd
+	pid  int // of the init, on the host
+	log  *slog.Logger
+
+	// nsMu guards netns: Dial reads it, supervise closes it.
+	nsMu  sync.RWMutex
+	netns *os.File // the instance's network namespace, nil once ended
 
 	done chan struct{} // closed by supervise once exit and cleanupErr are set
 
@@ -125,7 +128,16 @@ func (in *instance) Dial(ctx context.Context) (net.Conn, error) {
 		// namespace. If switching back fails it exits still locked, and the
 		// runtime destroys the thread instead of reusing it.
 		runtime.LockOSThread()
-		if err := unix.Setns(int(in.netns.Fd()), unix.CLONE_NEWNET); err != nil {
+		in.nsMu.RLock()
+		if in.netns == nil {
+			in.nsMu.RUnlock()
+			runtime.UnlockOSThread()
+			res <- result{err: sandbox.ErrNotRunning}
+			return
+		}
+		err := unix.Setns(int(in.netns.Fd()), unix.CLONE_NEWNET)
+		in.nsMu.RUnlock()
+		if err != nil {
 			runtime.UnlockOSThread()
 			res <- result{err: fmt.Errorf("enter network namespace: %w", err)}
 			return
