@@ -100,11 +100,15 @@ func (s *Server) getFunctionCode(w http.ResponseWriter, r *http.Request) error {
 	}
 	sha := res.Function.CodeSHA256
 	expires := s.now().Add(codeURLLifetime).Unix()
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	base := s.endpoint
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
 	}
-	url := scheme + "://" + r.Host + "/openfc/v1/code/" + sha + "?expires=" + strconv.FormatInt(expires, 10) +
+	url := base + "/openfc/v1/code/" + sha + "?expires=" + strconv.FormatInt(expires, 10) +
 		"&token=" + s.signCodeURL(sha, expires)
 	return writeJSON(w, http.StatusOK, fc.GetFunctionCodeOutput{URL: url, Checksum: res.Function.CodeChecksum})
 }

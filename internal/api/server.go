@@ -57,7 +57,14 @@ type Server struct {
 	mux       *http.ServeMux
 	invoker   *invoke.Invoker
 	http      *trigger.HTTP
+	endpoint  string // this node's base URL, for links it hands out
 }
+
+// SetEndpoint sets the base URL (http://host:port) of links the server
+// hands out, such as GetFunctionCode's; call it before serving. Without it
+// links use the request's Host header, which some clients send without the
+// port.
+func (s *Server) SetEndpoint(url string) { s.endpoint = strings.TrimRight(url, "/") }
 
 // New returns a Server with every route registered.
 func New(opts Options) *Server {

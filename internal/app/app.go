@@ -70,6 +70,13 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
+	// Sandboxes bind-mount folders under the data dir, so its path must not
+	// depend on the working directory.
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	cfg.DataDir = abs
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -130,6 +137,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 	}
+	a.api.SetEndpoint("http://" + a.ln.Addr().String())
 	a.srv = &http.Server{
 		Handler:           a.api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -34,4 +37,64 @@ func TestUnavailableRuntimeRefused(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("CreateFunction nodejs20 = %v", err)
 	}
+}
+
+// A relative --data-dir (the default ./openfc-data) works: sandboxes need
+// absolute paths, which the node derives at start.
+func TestRelativeDataDir(t *testing.T) {
+	testenv.RequireRoot(t)
+	t.Chdir(t.TempDir())
+	n := testenv.Platform(t, func(c *config.Config) { c.DataDir = "./openfc-data" })
+	ctx := t.Context()
+	if _, _, err := n.Client.CreateService(ctx, &fc.Service{ServiceName: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := n.Client.CreateFunction(ctx, "demo", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "f", Runtime: "python3", Handler: "index.handler"},
+		Code:     &fc.Code{ZipFile: pyZip(t, "def handler(event, context):\n    return 'ok'\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	if _, err := n.Client.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/demo/functions/f/invocations"}, &out); err != nil || string(out) != "ok" {
+		t.Fatalf("invoke with a relative data dir = %q, %v", out, err)
+	}
+}
+
+// GetFunctionCode links carry the node's address even when the client's
+// Host header has no port (as @alicloud/fc2 sends it).
+func TestFunctionCodeLinkHasPort(t *testing.T) {
+	n := testenv.Platform(t, nil)
+	ctx := t.Context()
+	if _, _, err := n.Client.CreateService(ctx, &fc.Service{ServiceName: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := n.Client.CreateFunction(ctx, "demo", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "f", Runtime: "nodejs20", Handler: "index.handler"},
+		Code:     &fc.Code{ZipFile: pyZip(t, "x")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out fc.GetFunctionCodeOutput
+	if _, err := n.Client.Do(ctx, client.Request{Method: "GET", Path: "/2016-08-15/services/demo/functions/f/code",
+		Header: map[string][]string{"Host": {"127.0.0.1"}}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.URL, n.URL+"/") {
+		t.Errorf("code link %q does not start with the node's endpoint %s", out.URL, n.URL)
+	}
+}
+
+func pyZip(t *testing.T, src string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("index.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(src))
+	zw.Close()
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }

@@ -158,6 +158,12 @@ func (c *Client) Send(ctx context.Context, req Request) (*http.Response, error) 
 	for k, vs := range req.Header {
 		hr.Header[k] = vs
 	}
+	// net/http sends req.Host, not a Host header: honour one given (custom
+	// domains route by it).
+	if h := hr.Header.Get("Host"); h != "" {
+		hr.Host = h
+		hr.Header.Del("Host")
+	}
 	if contentType != "" && hr.Header.Get("Content-Type") == "" {
 		hr.Header.Set("Content-Type", contentType)
 	}
