@@ -85,7 +85,7 @@ func newHierarchy(parent string, force int) (hierarchy, error) {
 		if !v2ok {
 			return nil, errors.New("cgroup v2: memory, cpu and pids controllers not available")
 		}
-		return &v2{parent: join(own[""])}, nil
+		return &v2{root: cgroupRoot, parent: join(own[""])}, nil
 	}
 	h := &v1{parents: map[cgroup1.Name]string{}}
 	for _, n := range []cgroup1.Name{cgroup1.Memory, cgroup1.Cpu, cgroup1.Pids} {
@@ -273,13 +273,17 @@ func (g *v1group) remove() error {
 
 // v2 is the unified hierarchy.
 type v2 struct {
-	parent string // from cgroupRoot
+	root   string // mount point
+	parent string // from root
+	// noLimits creates groups without controllers (tests on a unified
+	// mount that has none: placement, kill and removal only).
+	noLimits bool
 }
 
 func (h *v2) version() int { return 2 }
 
 func (h *v2) removeParent() error {
-	if err := unix.Rmdir(filepath.Join(cgroupRoot, h.parent)); err != nil && err != unix.ENOENT {
+	if err := unix.Rmdir(filepath.Join(h.root, h.parent)); err != nil && err != unix.ENOENT {
 		return fmt.Errorf("remove cgroup %s: %w", h.parent, err)
 	}
 	return nil
@@ -287,7 +291,7 @@ func (h *v2) removeParent() error {
 
 func (h *v2) create(id string, lim limits) (group, error) {
 	group := filepath.Join(h.parent, id)
-	if _, err := os.Stat(filepath.Join(cgroupRoot, group)); err == nil {
+	if _, err := os.Stat(filepath.Join(h.root, group)); err == nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", id, fs.ErrExist)
 	}
 	res := &cgroup2.Resources{
@@ -300,11 +304,14 @@ func (h *v2) create(id string, lim limits) (group, error) {
 	} else {
 		res.Memory = &cgroup2.Memory{OOMGroup: &oomGroup}
 	}
-	m, err := cgroup2.NewManager(cgroupRoot, group, res)
+	if h.noLimits {
+		res = &cgroup2.Resources{}
+	}
+	m, err := cgroup2.NewManager(h.root, group, res)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", id, err)
 	}
-	g := &v2group{id: id, dir: filepath.Join(cgroupRoot, group), m: m, fd: -1}
+	g := &v2group{id: id, dir: filepath.Join(h.root, group), m: m, fd: -1}
 	fd, err := unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		_ = g.remove() // the open error says more
@@ -315,7 +322,7 @@ func (h *v2) create(id string, lim limits) (group, error) {
 }
 
 func (h *v2) leftovers() ([]group, error) {
-	ents, err := os.ReadDir(filepath.Join(cgroupRoot, h.parent))
+	ents, err := os.ReadDir(filepath.Join(h.root, h.parent))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -325,7 +332,7 @@ func (h *v2) leftovers() ([]group, error) {
 	var out []group
 	for _, e := range ents {
 		if e.IsDir() {
-			out = append(out, &v2group{id: e.Name(), dir: filepath.Join(cgroupRoot, h.parent, e.Name()), fd: -1})
+			out = append(out, &v2group{id: e.Name(), dir: filepath.Join(h.root, h.parent, e.Name()), fd: -1})
 		}
 	}
 	return out, nil

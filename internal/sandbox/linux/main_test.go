@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/openfc/openfc/internal/sandbox/sandboxtest"
@@ -173,5 +175,70 @@ func TestLinuxCgroupLimits(t *testing.T) {
 	cancel()
 	if err := in.Stop(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLinuxCgroupV2Placement exercises the cgroup v2 code paths that need no
+// controllers, on a hybrid host's unified mount: placement at clone
+// (CLONE_INTO_CGROUP), cgroup.kill of leftovers, removal.
+func TestLinuxCgroupV2Placement(t *testing.T) {
+	requireRoot(t)
+	const unified = "/sys/fs/cgroup/unified"
+	if _, err := os.Stat(filepath.Join(unified, "cgroup.procs")); err != nil {
+		t.Skipf("no hybrid unified cgroup mount at %s: %v", unified, err)
+	}
+	own, err := ownCgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &v2{root: unified, parent: filepath.Join("/", own[""], fmt.Sprintf("openfc-sandbox-test-%d-unified", os.Getpid())), noLimits: true}
+	d := newDriver(t)
+	v1h := d.cgroups
+	d.cgroups = h
+	t.Cleanup(func() {
+		if err := h.removeParent(); err != nil {
+			t.Error(err)
+		}
+		d.cgroups = v1h
+	})
+
+	in, stdout, _ := sandboxtest.Start(t, d, helperSpec("hang"))
+	stdout.Expect(t, "ready")
+	g := in.(*instance).cg.(*v2group)
+	b, err := os.ReadFile(filepath.Join(g.dir, "cgroup.procs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Fields(string(b))); n != 2 {
+		t.Errorf("the v2 group holds %d processes (%q), want the init and the runtime", n, b)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := in.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(g.dir); err == nil {
+		t.Errorf("%s remains after Stop", g.dir)
+	}
+
+	// A leftover with a process in it goes when a driver starts.
+	left, err := h.create("leftover", limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleep := exec.Command("/usr/bin/sleep", "100000")
+	sleep.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: left.intoFD()}
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleep.Process.Kill() }) // in case the test failed first
+	if err := d.removeLeftovers(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sleep.Wait(); err == nil {
+		t.Error("the leftover's process was not killed")
+	}
+	if _, err := os.Stat(left.(*v2group).dir); err == nil {
+		t.Error("the leftover cgroup remains")
 	}
 }
