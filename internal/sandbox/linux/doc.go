@@ -30,13 +30,14 @@
 //     own mounts: a fresh /proc; /tmp and /dev/shm as size-capped tmpfs
 //     (Spec.TmpBytes; their pages count against the memory limit, so a full
 //     /tmp is ENOSPC and never touches the host's disk); Spec.CodeDir
-//     read-only at /code; Spec.Mounts read-only (under /opt, on a tmpfs of
-//     their own); Spec.SocketDir read-write at /run/openfc. Host folders are
-//     attached with open_tree/move_mount, taken before leaving the host's
-//     namespace. A Spec with another host name or a mount outside /opt takes
-//     the slow path instead: the init builds the whole root itself, pivots
-//     and detaches the old root (about 2 ms more: the detach waits for an RCU
-//     grace period);
+//     read-only at /code; Spec.Mounts read-only (on /opt or a folder of
+//     Options.MountPoints, which the template has, or under /opt, on a
+//     tmpfs of their own); Spec.SocketDir read-write at /run/openfc. Host
+//     folders are attached with open_tree/move_mount, taken before leaving
+//     the host's namespace. A Spec with another host name or a mount
+//     elsewhere takes the slow path instead: the init builds the whole root
+//     itself, pivots and detaches the old root (about 2 ms more: the detach
+//     waits for an RCU grace period);
 //   - joins a network namespace the driver made ahead of demand (a pool of
 //     8, loopback up: creating one costs milliseconds, more while the
 //     kernel tears down those of stopped instances) and sets the hostname;

@@ -384,7 +384,20 @@ func TestAbuseNoSurvivorAfterStop(t *testing.T) {
 }
 
 func TestLinuxMountsAndHostname(t *testing.T) {
-	d := newDriver(t)
+	requireRoot(t)
+	d, err := New(Options{
+		StateDir:     t.TempDir(),
+		CgroupParent: fmt.Sprintf("openfc-sandbox-test-%d-mounts", os.Getpid()),
+		MountPoints:  []string{"/var/runtime"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	layer := t.TempDir()
 	if err := os.Chmod(layer, 0o777); err != nil {
 		t.Fatal(err)
@@ -394,10 +407,13 @@ func TestLinuxMountsAndHostname(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, target, hostname string
+		template               bool
 	}{
-		{"opt layer", "/opt/layer", ""},           // template path
-		{"other target", "/data/layer", ""},       // whole root built
-		{"custom hostname", "/opt/layer", "fn-1"}, // whole root built
+		{"under opt", "/opt/layer", "", true},
+		{"opt", "/opt", "", true},
+		{"mount point", "/var/runtime", "", true},
+		{"other target", "/data/layer", "", false},
+		{"custom hostname", "/opt/layer", "fn-1", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			with := func(args ...string) sandbox.Spec {
@@ -405,6 +421,13 @@ func TestLinuxMountsAndHostname(t *testing.T) {
 				s.Mounts = []sandbox.Mount{{Source: layer, Target: tc.target}}
 				s.Hostname = tc.hostname
 				return s
+			}
+			probe := with()
+			if probe.Hostname == "" {
+				probe.Hostname = defaultHostname
+			}
+			if got := d.fastOK(&probe); got != tc.template {
+				t.Errorf("fastOK = %v, want %v", got, tc.template)
 			}
 			if got := attempt(t, d, with("read", tc.target+"/lib.txt")); got != "ok" {
 				t.Errorf("read the layer: %q", got)

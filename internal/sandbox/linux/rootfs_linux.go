@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -139,8 +140,10 @@ func (d *Driver) sharedOps(rootfs string) ([]op, error) {
 		mkdirOp("/tmp", 0o1777),
 		mkdirOp(sandbox.CodeMount, 0o755),
 		mkdirOp(sandbox.SocketMount, 0o755),
-		mkdirOp("/opt", 0o755),
 	)
+	for _, p := range d.mountPoints {
+		ops = append(ops, mkdirOp(p, 0o755))
+	}
 	return ops, nil
 }
 
@@ -167,7 +170,7 @@ func (d *Driver) instanceOps(spec *sandbox.Spec) ([]op, error) {
 			return nil, fmt.Errorf("mount %s: %w: reserved path", m.Target, sandbox.ErrInvalidSpec)
 		}
 		target := filepath.Clean(m.Target)
-		if underOpt(target) && !opt {
+		if underOpt(target) && !opt && !optBound(spec) {
 			opt = true
 			ops = append(ops, tmpfsOp("/opt", rwFlags, "size=64k,nr_inodes=1024,mode=0755"))
 		}
@@ -183,14 +186,16 @@ func (d *Driver) instanceOps(spec *sandbox.Spec) ([]op, error) {
 }
 
 // fastOK reports whether spec can copy a template's mount namespace: its
-// host name is the default (the template's /etc/hosts names it) and its
-// extra mounts are under /opt.
-func fastOK(spec *sandbox.Spec) bool {
+// host name is the default (the template's /etc/hosts names it) and each
+// extra mount targets one of the template's mount points
+// (Options.MountPoints, /opt) or a folder under /opt.
+func (d *Driver) fastOK(spec *sandbox.Spec) bool {
 	if spec.Hostname != defaultHostname {
 		return false
 	}
 	for _, m := range spec.Mounts {
-		if !underOpt(filepath.Clean(m.Target)) {
+		t := filepath.Clean(m.Target)
+		if !slices.Contains(d.mountPoints, t) && !underOpt(t) {
 			return false
 		}
 	}
@@ -198,6 +203,17 @@ func fastOK(spec *sandbox.Spec) bool {
 }
 
 func underOpt(target string) bool { return strings.HasPrefix(target, "/opt/") }
+
+// optBound reports whether spec mounts a folder on /opt itself (the layers
+// of a function); mounts under /opt then go inside it.
+func optBound(spec *sandbox.Spec) bool {
+	for _, m := range spec.Mounts {
+		if filepath.Clean(m.Target) == "/opt" {
+			return true
+		}
+	}
+	return false
+}
 
 // hostsOps write /etc/hostname and /etc/hosts for host name h.
 func hostsOps(h string) []op {
