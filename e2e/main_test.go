@@ -139,6 +139,11 @@ func startServer(t *testing.T, o serverOptions) *server {
 	s.cmd = exec.Command(openfcBin, args...)
 	s.cmd.Env = append(baseEnv(), o.Env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.Stdout, s.Stderr
+	// Its own process group, as a service manager would start it: signals
+	// meant for the test processes' group (go test runs every package's
+	// tests in one) must not reach the server, whose SIGTERM handling the
+	// tests check.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start openfc serve: %v", err)
 	}

@@ -64,6 +64,8 @@ type Pool struct {
 	waiters  []*waiter
 	draining bool
 	timer    *time.Timer // fires at the next keep-alive or lifetime expiry
+
+	stops sync.WaitGroup // instance stops in flight, which Drain waits for
 }
 
 type entry struct {
@@ -385,7 +387,7 @@ func (p *Pool) reap() {
 
 func (p *Pool) stopAll(es []*entry) {
 	for _, e := range es {
-		go func() {
+		p.stops.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := e.inst.Stop(ctx); err != nil {
@@ -394,7 +396,7 @@ func (p *Pool) stopAll(es []*entry) {
 			if p.opts.Stopped != nil {
 				p.opts.Stopped(e.inst)
 			}
-		}()
+		})
 	}
 }
 
@@ -464,7 +466,8 @@ func (p *Pool) Instances() []string {
 
 // Drain retires every instance: no new slots are given out, idle instances
 // stop now and busy ones when their calls finish. It returns once all are
-// stopped or ctx ends (then the rest are stopped anyway).
+// stopped (their Stop calls returned, so what they held is released) or
+// ctx ends (then the rest are stopped anyway).
 func (p *Pool) Drain(ctx context.Context) {
 	p.mu.Lock()
 	p.draining = true
@@ -493,6 +496,7 @@ func (p *Pool) Drain(ctx context.Context) {
 		n := len(p.insts)
 		p.mu.Unlock()
 		if n == 0 {
+			p.stops.Wait()
 			return
 		}
 		select {
@@ -502,6 +506,7 @@ func (p *Pool) Drain(ctx context.Context) {
 			p.insts = nil
 			p.mu.Unlock()
 			p.stopAll(rest)
+			p.stops.Wait()
 			return
 		case <-time.After(5 * time.Millisecond):
 		}

@@ -275,9 +275,6 @@ func TestHTTPTrigger(t *testing.T) {
 			})
 
 			t.Run("crash", func(t *testing.T) {
-				if f.custom {
-					t.Skip("bug: data race in the linux sandbox: (*instance).Dial reads in.netns.Fd() while supervise closes netns on exit (instance_linux.go:110 vs driver_linux.go:517); the transport's retry of the crashed GET dials the dead instance, and go test -race fails")
-				}
 				got := send(t, newRequest(t, "GET", n.URL+"/2016-08-15/proxy/web/"+f.name+"/crash", ""))
 				var e struct {
 					ErrorMessage string `json:"errorMessage"`
