@@ -74,3 +74,39 @@ func BenchmarkInvokeWarm(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkInvokeWarmParallel is BenchmarkInvokeWarm with 32 concurrent
+// callers on the noop custom runtime, for throughput and profiles.
+func BenchmarkInvokeWarmParallel(b *testing.B) {
+	testenv.RequireRoot(b)
+	n := testenv.Platform(b, nil)
+	c := n.Client
+	ctx := context.Background()
+	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "bench"}); err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(b.TempDir(), "bootstrap")
+	build := exec.Command("go", "build", "-o", bin, "github.com/openfc/openfc/cmd/fcbench")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build noop server: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	createFunction(b, c, "bench", fc.Function{FunctionName: "custom", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
+		map[string]string{"bootstrap!": string(data)})
+	path := "/2016-08-15/services/bench/functions/custom/invocations"
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			var out []byte
+			if _, err := c.Do(ctx, client.Request{Method: "POST", Path: path, Body: []byte("x")}, &out); err != nil || string(out) != "ok" {
+				b.Errorf("invoke = %q, %v", out, err)
+				return
+			}
+		}
+	})
+}

@@ -332,6 +332,7 @@ func (p *Pool) release(e *entry, healthy bool) {
 		}
 	}
 	p.armLocked(now)
+	p.addStopsLocked(stop)
 	p.mu.Unlock()
 	p.stopAll(stop)
 }
@@ -381,13 +382,18 @@ func (p *Pool) reap() {
 	}
 	p.insts = keep
 	p.armLocked(now)
+	p.addStopsLocked(stop)
 	p.mu.Unlock()
 	p.stopAll(stop)
 }
 
+// stopAll stops instances in the background. Callers count them in
+// p.stops while still holding p.mu (addStopsLocked), so that Drain, which
+// waits for p.stops once no instance is left, cannot miss one.
 func (p *Pool) stopAll(es []*entry) {
 	for _, e := range es {
-		p.stops.Go(func() {
+		go func() {
+			defer p.stops.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := e.inst.Stop(ctx); err != nil {
@@ -396,8 +402,14 @@ func (p *Pool) stopAll(es []*entry) {
 			if p.opts.Stopped != nil {
 				p.opts.Stopped(e.inst)
 			}
-		})
+		}()
 	}
+}
+
+// addStopsLocked counts instances about to be stopped; p.mu must be held.
+func (p *Pool) addStopsLocked(es []*entry) []*entry {
+	p.stops.Add(len(es))
+	return es
 }
 
 // EvictIdle stops the pool's least recently used idle instance, to free
@@ -408,8 +420,9 @@ func (p *Pool) EvictIdle() bool {
 		if e.inflight == 0 {
 			p.removeLocked(e)
 			p.armLocked(time.Now())
+			stop := p.addStopsLocked([]*entry{e})
 			p.mu.Unlock()
-			p.stopAll([]*entry{e})
+			p.stopAll(stop)
 			return true
 		}
 	}
@@ -489,11 +502,13 @@ func (p *Pool) Drain(ctx context.Context) {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
+	p.addStopsLocked(stop)
 	p.mu.Unlock()
 	p.stopAll(stop)
 	for {
 		p.mu.Lock()
-		n := len(p.insts)
+		// A start in progress adds its (retired) instance later.
+		n := len(p.insts) + p.starting
 		p.mu.Unlock()
 		if n == 0 {
 			p.stops.Wait()
@@ -504,6 +519,7 @@ func (p *Pool) Drain(ctx context.Context) {
 			p.mu.Lock()
 			rest := p.insts
 			p.insts = nil
+			p.addStopsLocked(rest)
 			p.mu.Unlock()
 			p.stopAll(rest)
 			p.stops.Wait()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,6 +30,7 @@ type Instance struct {
 	codeDir string // the instance's own /code folder (generic instances)
 	sb      sandbox.Instance
 	client  *http.Client
+	tr      *transport
 	router  *fnlog.Router
 	done    chan struct{}
 	exit    sandbox.Exit
@@ -73,6 +73,7 @@ func (i *Instance) Stop(ctx context.Context) error {
 		}
 	}
 	err := i.sb.Stop(ctx)
+	i.tr.close()
 	os.RemoveAll(i.dir)
 	if i.codeDir != "" {
 		os.RemoveAll(i.codeDir)
@@ -221,14 +222,8 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 		inst.exit = sb.Wait()
 		close(inst.done)
 	}()
-	inst.client = &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return sb.Dial(ctx)
-		},
-		MaxIdleConnsPerHost: max(spec.Concurrency, 2),
-		DisableCompression:  true,
-		IdleConnTimeout:     0,
-	}}
+	inst.tr = &transport{dial: sb.Dial}
+	inst.client = &http.Client{Transport: inst.tr}
 	if err := s.waitReady(ctx, inst, rt, socket); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
