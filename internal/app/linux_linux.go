@@ -2,6 +2,7 @@ package app
 
 import (
 	"path/filepath"
+	"runtime"
 
 	"github.com/openfc/openfc/internal/runtimes"
 	"github.com/openfc/openfc/internal/sandbox"
@@ -16,6 +17,11 @@ func newLinuxDriver(a *App, run string) (sandbox.Driver, func() error, error) {
 		// The bootstraps' folder is a mount point of the template root, so
 		// instances that mount it keep the fast start path.
 		MountPoints: []string{runtimes.DefaultBootstrapDir},
+		// Functions together weigh as much as 8 busy threads per CPU of the
+		// node's own (API, scheduler) or other processes, so that under
+		// contention the platform does not starve the code it serves;
+		// among themselves instances share by memory size.
+		ParentCPUShares: uint64(8 * 1024 * runtime.NumCPU()),
 	})
 	if err != nil {
 		return nil, nil, err

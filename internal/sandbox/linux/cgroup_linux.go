@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/containerd/cgroups/v3/cgroup1"
@@ -133,6 +134,11 @@ func contains(list []string, s string) bool {
 // v1 is the cgroup v1 hierarchy: memory, cpu and pids controllers.
 type v1 struct {
 	parents map[cgroup1.Name]string // controller → parent path from its root
+	// parentShares, when set, is written to the parent's cpu.shares once,
+	// when the first instance cgroup has created the parent.
+	parentShares uint64
+	parentOnce   sync.Once
+	parentErr    error
 }
 
 func (h *v1) version() int { return 1 }
@@ -183,6 +189,17 @@ func (h *v1) create(id string, lim limits) (group, error) {
 		g := &v1group{h: h, id: id}
 		_ = g.remove() // undo what was made; the create error says more
 		return nil, fmt.Errorf("create cgroup %s: %w", id, err)
+	}
+	if h.parentShares > 0 {
+		h.parentOnce.Do(func() {
+			f := filepath.Join(cgroupRoot, string(cgroup1.Cpu), h.parents[cgroup1.Cpu], "cpu.shares")
+			h.parentErr = os.WriteFile(f, []byte(strconv.FormatUint(h.parentShares, 10)), 0o644)
+		})
+		if h.parentErr != nil {
+			g := &v1group{h: h, id: id, cg: cg}
+			_ = g.remove() // the write error says more
+			return nil, fmt.Errorf("set the CPU weight of the instances' cgroup: %w", h.parentErr)
+		}
 	}
 	return &v1group{h: h, id: id, cg: cg}, nil
 }
@@ -275,6 +292,11 @@ func (g *v1group) remove() error {
 type v2 struct {
 	root   string // mount point
 	parent string // from root
+	// parentShares (in v1 shares) is written to the parent's cpu.weight
+	// once, when the first instance cgroup has created the parent.
+	parentShares uint64
+	parentOnce   sync.Once
+	parentErr    error
 	// noLimits creates groups without controllers (tests on a unified
 	// mount that has none: placement, kill and removal only).
 	noLimits bool
@@ -310,6 +332,16 @@ func (h *v2) create(id string, lim limits) (group, error) {
 	m, err := cgroup2.NewManager(h.root, group, res)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", id, err)
+	}
+	if h.parentShares > 0 && !h.noLimits {
+		h.parentOnce.Do(func() {
+			f := filepath.Join(h.root, h.parent, "cpu.weight")
+			h.parentErr = os.WriteFile(f, []byte(strconv.FormatUint(sharesToWeight(h.parentShares), 10)), 0o644)
+		})
+		if h.parentErr != nil {
+			_ = m.Delete() // the write error says more
+			return nil, fmt.Errorf("set the CPU weight of the instances' cgroup: %w", h.parentErr)
+		}
 	}
 	g := &v2group{id: id, dir: filepath.Join(h.root, group), m: m, fd: -1}
 	fd, err := unix.Open(g.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)

@@ -48,6 +48,12 @@ type Options struct {
 	// CgroupVersion forces cgroup v1 or v2; 0 picks v2 when its memory, cpu
 	// and pids controllers are available, else v1.
 	CgroupVersion int
+	// ParentCPUShares is the CPU weight (cgroup v1 cpu.shares scale) of the
+	// cgroup holding all instances, against the node's other processes,
+	// each of whose threads weighs 1024; 0 leaves the default (1024, one
+	// thread's worth). Instances share the parent's weight by their own
+	// CPUShares.
+	ParentCPUShares uint64
 	// UID and GID run the runtime; default DefaultUID and DefaultGID. Only
 	// this user is in the sandbox's /etc/passwd.
 	UID, GID uint32
@@ -124,6 +130,12 @@ func New(opts Options) (*Driver, error) {
 	var err error
 	if d.cgroups, err = newHierarchy(parent, opts.CgroupVersion); err != nil {
 		return nil, fmt.Errorf("sandbox driver linux: %w", err)
+	}
+	switch h := d.cgroups.(type) {
+	case *v1:
+		h.parentShares = opts.ParentCPUShares
+	case *v2:
+		h.parentShares = opts.ParentCPUShares
 	}
 	if d.filter, err = seccompFilter(); err != nil {
 		return nil, fmt.Errorf("sandbox driver linux: %w", err)
