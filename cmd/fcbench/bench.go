@@ -404,20 +404,47 @@ func callBaseline(ctx context.Context, c *http.Client, url string) (time.Duratio
 	return time.Since(t0), nil
 }
 
-// coldStarts forces a new instance for each call by changing the function
-// (a new revision drains the old instances), then calls it once.
+// coldStarts measures first calls of functions that have no instance:
+// for each runtime it creates --cold copies of the noop function up front
+// (not measured), then calls each once, pausing --cold-gap between calls.
+// Distinct functions, rather than updates of one, keep the teardown of the
+// previous instance off the measured start, as for real cold starts.
 func (b *bench) coldStarts(ctx context.Context) ([]Stats, error) {
 	var out []Stats
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	selfBin, err := os.ReadFile(self)
+	if err != nil {
+		return nil, err
+	}
+	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	for _, rt := range b.cfg.runtimes {
-		fn := fnName(rt)
+		files, mode := sources[rt], map[string]bool{}
+		if rt == "custom" {
+			files, mode = map[string]string{"bootstrap": string(selfBin)}, map[string]bool{"bootstrap": true}
+		}
+		if files == nil {
+			return nil, fmt.Errorf("no noop function for runtime %q", rt)
+		}
+		zip64, err := zipFiles(files, mode)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, b.cfg.cold)
+		for i := range names {
+			names[i] = fmt.Sprintf("cold-%s-%s-%d", strings.ReplaceAll(rt, ".", "-"), run, i)
+			in := &fc.FunctionInput{Function: fc.Function{FunctionName: names[i], Runtime: rt, Handler: "index.handler"},
+				Code: &fc.Code{ZipFile: zip64}}
+			if _, _, err := b.c.CreateFunction(ctx, service, in); err != nil {
+				return nil, fmt.Errorf("create %s: %w", names[i], err)
+			}
+		}
 		var lat, server []time.Duration
 		errs := 0
-		for i := range b.cfg.cold {
+		for _, fn := range names {
 			time.Sleep(b.cfg.coldGap)
-			env := map[string]string{"FCBENCH_ROUND": strconv.Itoa(i) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-			if _, _, err := b.c.UpdateFunction(ctx, service, fn, map[string]any{"environmentVariables": env}, ""); err != nil {
-				return nil, err
-			}
 			d, h, err := b.invoke(ctx, fn, "x")
 			if err != nil || h.Get("X-Openfc-Cold-Start") != "true" {
 				errs++
@@ -427,6 +454,9 @@ func (b *bench) coldStarts(ctx context.Context) ([]Stats, error) {
 			if v, err := strconv.ParseFloat(h.Get("X-Openfc-Init-Duration"), 64); err == nil {
 				server = append(server, time.Duration(v*float64(time.Millisecond)))
 			}
+		}
+		for _, fn := range names {
+			b.c.DeleteFunction(ctx, service, fn, "") // best effort: leave the service tidy
 		}
 		s := summarise("cold "+rt, lat, errs, 0)
 		if ss := summarise("", server, 0, 0); len(server) > 0 {
