@@ -25,16 +25,7 @@ func BenchmarkInvokeWarm(b *testing.B) {
 		b.Fatal(err)
 	}
 	// The custom runtime is fcbench's noop server (a static Go binary).
-	bin := filepath.Join(b.TempDir(), "bootstrap")
-	build := exec.Command("go", "build", "-o", bin, "github.com/openfc/openfc/cmd/fcbench")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build noop server: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := noopServer(b)
 	createFunction(b, c, "bench", fc.Function{FunctionName: "custom", Runtime: "custom", Handler: "x"},
 		map[string]string{"bootstrap!": string(data)})
 	createFunction(b, c, "bench", fc.Function{FunctionName: "python3", Runtime: "python3", Handler: "index.handler"},
@@ -85,16 +76,7 @@ func BenchmarkInvokeWarmParallel(b *testing.B) {
 	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "bench"}); err != nil {
 		b.Fatal(err)
 	}
-	bin := filepath.Join(b.TempDir(), "bootstrap")
-	build := exec.Command("go", "build", "-o", bin, "github.com/openfc/openfc/cmd/fcbench")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build noop server: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := noopServer(b)
 	createFunction(b, c, "bench", fc.Function{FunctionName: "custom", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
 		map[string]string{"bootstrap!": string(data)})
 	path := "/2016-08-15/services/bench/functions/custom/invocations"
@@ -109,4 +91,21 @@ func BenchmarkInvokeWarmParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// noopServer builds fcbench, whose binary run as "bootstrap" is a noop
+// custom runtime, and returns it.
+func noopServer(b *testing.B) []byte {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "bootstrap")
+	build := exec.Command("go", "build", "-o", bin, "github.com/openfc/openfc/cmd/fcbench")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build noop server: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
 }

@@ -286,18 +286,22 @@ func cpuShares(memoryBytes int64) uint64 {
 	return uint64(max(memoryBytes*1024/(1<<30), 2))
 }
 
+// commonEnv is what every instance's environment starts with: search
+// paths of FC's images (spec §6.1) and the code folder.
+var commonEnv = []string{
+	"PATH=/code:/code/bin:/opt/bin:/usr/local/bin:/usr/bin:/bin",
+	"LD_LIBRARY_PATH=/code:/code/lib:/usr/local/lib:/opt/lib",
+	"NODE_PATH=/opt/nodejs/node_modules",
+	"PYTHONPATH=/opt/python",
+	"HOME=/tmp",
+	"LANG=C.UTF-8",
+	"FC_FUNC_CODE_PATH=/code",
+}
+
 // baseEnvironment is the environment of a generic instance: what does not
 // depend on the function.
 func baseEnvironment(runtimeEnv []string) []string {
-	env := []string{
-		"PATH=/code:/code/bin:/opt/bin:/usr/local/bin:/usr/bin:/bin",
-		"LD_LIBRARY_PATH=/code:/code/lib:/usr/local/lib:/opt/lib",
-		"NODE_PATH=/opt/nodejs/node_modules",
-		"PYTHONPATH=/opt/python",
-		"HOME=/tmp",
-		"LANG=C.UTF-8",
-		"FC_FUNC_CODE_PATH=/code",
-	}
+	env := append([]string(nil), commonEnv...)
 	for _, kv := range runtimeEnv {
 		// The handler and concurrency come with the function.
 		if !strings.HasPrefix(kv, "FC_FUNCTION_HANDLER=") && !strings.HasPrefix(kv, "FC_INSTANCE_CONCURRENCY=") {
@@ -317,25 +321,19 @@ func (s *Scheduler) environment(spec *Spec, rt runtimes.Runtime, id string, runt
 	if port == 0 {
 		port = runtimes.CustomPort
 	}
-	env := []string{
-		"PATH=/code:/code/bin:/opt/bin:/usr/local/bin:/usr/bin:/bin",
-		"LD_LIBRARY_PATH=/code:/code/lib:/usr/local/lib:/opt/lib",
-		"NODE_PATH=/opt/nodejs/node_modules",
-		"PYTHONPATH=/opt/python",
-		"HOME=/tmp",
-		"LANG=C.UTF-8",
-		"FC_FUNC_CODE_PATH=/code",
-		"FC_ACCOUNT_ID=" + spec.AccountID,
-		"FC_REGION=" + spec.Region,
-		"FC_SERVICE_NAME=" + spec.Service,
-		"FC_FUNCTION_NAME=" + spec.Function,
-		"FC_FUNCTION_HANDLER=" + spec.Handler,
-		"FC_FUNCTION_MEMORY_SIZE=" + strconv.FormatInt(spec.MemoryBytes>>20, 10),
-		"FC_QUALIFIER=" + q,
-		"FC_INSTANCE_ID=" + id,
-		"FC_CUSTOM_LISTEN_PORT=" + strconv.Itoa(port),
-		"FC_SERVER_PORT=" + strconv.Itoa(port),
-	}
+	env := append([]string(nil), commonEnv...)
+	env = append(env,
+		"FC_ACCOUNT_ID="+spec.AccountID,
+		"FC_REGION="+spec.Region,
+		"FC_SERVICE_NAME="+spec.Service,
+		"FC_FUNCTION_NAME="+spec.Function,
+		"FC_FUNCTION_HANDLER="+spec.Handler,
+		"FC_FUNCTION_MEMORY_SIZE="+strconv.FormatInt(spec.MemoryBytes>>20, 10),
+		"FC_QUALIFIER="+q,
+		"FC_INSTANCE_ID="+id,
+		"FC_CUSTOM_LISTEN_PORT="+strconv.Itoa(port),
+		"FC_SERVER_PORT="+strconv.Itoa(port),
+	)
 	env = append(env, runtimeEnv...)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
