@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/queue"
 )
 
 // invokeFunction serves InvokeFunction (spec §3).
@@ -16,8 +18,11 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request) error {
 		return fc.Errorf(http.StatusServiceUnavailable, "FunctionNotStarted", "this node does not run functions")
 	}
 	svc, q := fc.SplitQualifier(r.PathValue("service"))
-	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") || r.Header.Get("X-Fc-Stateful-Async-Invocation-Id") != "" {
-		return fc.InvalidArgument("async invocation is not available yet in openfc: call without X-Fc-Invocation-Type: Async")
+	if r.Header.Get("X-Fc-Stateful-Async-Invocation-Id") != "" {
+		return fc.InvalidArgument("stateful async invocations are not available yet in openfc: drop X-Fc-Stateful-Async-Invocation-Id")
+	}
+	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") {
+		return s.invokeAsync(w, r, svc, q, r.PathValue("function"))
 	}
 	if r.ContentLength > fc.MaxSyncPayloadBytes {
 		return fc.EntityTooLarge(fc.MaxSyncPayloadBytes)
@@ -76,4 +81,44 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) error {
 		return fc.Errorf(http.StatusServiceUnavailable, "FunctionNotStarted", "this node does not run functions")
 	}
 	return s.http.ServeProxy(w, r)
+}
+
+// invokeAsync accepts an async invocation: 202 once JetStream stored it.
+func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request, service, qualifier, function string) error {
+	if s.queue == nil {
+		return fc.Errorf(http.StatusServiceUnavailable, "FunctionNotStarted", "this node does not take async invocations")
+	}
+	delay, err := AsyncDelay(r.Header)
+	if err != nil {
+		return err
+	}
+	if r.ContentLength > fc.MaxAsyncPayloadBytes {
+		return fc.EntityTooLarge(fc.MaxAsyncPayloadBytes)
+	}
+	body, err := s.readBodyLimit(w, r, fc.MaxAsyncPayloadBytes)
+	if err != nil {
+		return err
+	}
+	err = s.queue.Enqueue(r.Context(), queue.Invocation{Service: service, Qualifier: qualifier, Function: function,
+		RequestID: RequestID(r.Context()), Payload: body, Delay: delay})
+	if err != nil {
+		return err
+	}
+	// 202 and an empty body without a JSON content type (the Node SDK
+	// expects '').
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// AsyncDelay reads x-fc-async-delay: whole seconds, 0 < d < 3600.
+func AsyncDelay(h http.Header) (time.Duration, error) {
+	v := h.Get("X-Fc-Async-Delay")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n >= 3600 {
+		return 0, fc.InvalidArgument("x-fc-async-delay %q is invalid: use whole seconds from 1 to 3599", v)
+	}
+	return time.Duration(n) * time.Second, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/queue"
 	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/internal/trigger"
 )
@@ -31,6 +32,8 @@ type Options struct {
 	Auth  *auth.Authenticator
 	// Invoker runs invocations; nil makes invocation calls fail with 503.
 	Invoker *invoke.Invoker
+	// Queue takes async invocations; nil refuses them.
+	Queue *queue.Queue
 	// AccountID is the account this node serves.
 	AccountID string
 	// Region names the region in ARNs and account settings.
@@ -56,6 +59,7 @@ type Server struct {
 	now       func() time.Time
 	mux       *http.ServeMux
 	invoker   *invoke.Invoker
+	queue     *queue.Queue
 	http      *trigger.HTTP
 	endpoint  string // this node's base URL, for links it hands out
 }
@@ -74,9 +78,9 @@ func New(opts Options) *Server {
 	}
 	s := &Server{store: opts.Store, auth: opts.Auth, accountID: opts.AccountID, region: opts.Region,
 		urlKey: opts.URLKey, maxBody: opts.MaxBodyBytes, logger: l.With("component", "api"), now: opts.Now, mux: http.NewServeMux(),
-		invoker: opts.Invoker}
+		invoker: opts.Invoker, queue: opts.Queue}
 	if opts.Invoker != nil {
-		s.http = trigger.NewHTTP(trigger.HTTPOptions{Store: opts.Store, Invoker: opts.Invoker, Logger: l,
+		s.http = trigger.NewHTTP(trigger.HTTPOptions{Store: opts.Store, Invoker: opts.Invoker, Queue: opts.Queue, Logger: l,
 			RequestID: func(r *http.Request) string { return RequestID(r.Context()) },
 			Verify: func(r *http.Request) error {
 				_, err := opts.Auth.Verify(r)

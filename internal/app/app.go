@@ -24,6 +24,7 @@ import (
 	"github.com/openfc/openfc/internal/broker"
 	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/queue"
 	"github.com/openfc/openfc/internal/runtimes"
 	"github.com/openfc/openfc/internal/scheduler"
 	"github.com/openfc/openfc/internal/seal"
@@ -48,6 +49,7 @@ type App struct {
 	box         *seal.Box
 	broker      *broker.Broker
 	sched       *scheduler.Scheduler
+	queue       *queue.Queue
 	closeDriver func() error
 	blobs       *blob.Store
 	store       *store.Store
@@ -130,8 +132,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	a.queue = queue.New(queue.Options{JS: a.broker.JS, State: a.broker.Async, Store: a.store, Invoker: invoker, Logger: a.logger})
+	if err := a.queue.Start(ctx); err != nil {
+		return fmt.Errorf("start async queue: %w", err)
+	}
 	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
-	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, AccountID: a.creds.AccountID, Region: a.cfg.Region,
+	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue, AccountID: a.creds.AccountID, Region: a.cfg.Region,
 		URLKey: a.derive("code-url"), Logger: a.logger})
 	a.ln, err = net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -193,6 +199,11 @@ func (a *App) stop(ctx context.Context) error {
 		}
 	} else if a.ln != nil {
 		a.ln.Close()
+	}
+	if a.queue != nil {
+		if err := a.queue.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if a.sched != nil {
 		if err := a.sched.Shutdown(ctx); err != nil {

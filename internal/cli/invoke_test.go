@@ -56,6 +56,10 @@ func TestDeployAndInvoke(t *testing.T) {
 	if !strings.Contains(r.stderr, "hello log") || !strings.Contains(r.stderr, "FC Invoke Start RequestId") {
 		t.Errorf("--log stderr = %q, want the log tail", r.stderr)
 	}
+	r = cli(t, vars, "invoke", "demo/hello", "--async", "--data", "later")
+	if out := r.ok(t, "async invoke"); !strings.HasPrefix(out, "accepted, request ID ") {
+		t.Errorf("async invoke stdout = %q, want the accepted request ID", out)
+	}
 	cli(t, vars, "invoke", "demo/missing").fails(t, "invoke missing", ExitFail, "FunctionNotFound")
 	cli(t, vars, "invoke", "nofunction").fails(t, "bad name", ExitUsage)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/queue"
 	"github.com/openfc/openfc/internal/store"
 )
 
@@ -21,6 +22,9 @@ import (
 type HTTPOptions struct {
 	Store   *store.Store
 	Invoker *invoke.Invoker
+	// Queue takes async calls (x-fc-invocation-type: Async); nil refuses
+	// them.
+	Queue *queue.Queue
 	// Verify checks an FC signature (header or signed URL) for triggers
 	// whose authType is function.
 	Verify func(r *http.Request) error
@@ -33,6 +37,7 @@ type HTTPOptions struct {
 type HTTP struct {
 	store     *store.Store
 	invoker   *invoke.Invoker
+	queue     *queue.Queue
 	verify    func(*http.Request) error
 	requestID func(*http.Request) string
 	logger    *slog.Logger
@@ -44,7 +49,7 @@ func NewHTTP(opts HTTPOptions) *HTTP {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &HTTP{store: opts.Store, invoker: opts.Invoker, verify: opts.Verify, requestID: opts.RequestID,
+	return &HTTP{store: opts.Store, invoker: opts.Invoker, queue: opts.Queue, verify: opts.Verify, requestID: opts.RequestID,
 		logger: l.With("component", "trigger")}
 }
 
@@ -122,8 +127,9 @@ func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, service, qualifier,
 			return err
 		}
 	}
-	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") {
-		return fc.InvalidArgument("async invocation through HTTP triggers is not available yet in openfc")
+	async := strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async")
+	if async && h.queue == nil {
+		return fc.InvalidArgument("this node does not take async calls")
 	}
 	if r.ContentLength > fc.MaxSyncPayloadBytes {
 		return fc.EntityTooLarge(fc.MaxSyncPayloadBytes)
@@ -143,6 +149,18 @@ func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, service, qualifier,
 	hr.Header = cleanRequestHeader(r.Header)
 	if !proxy {
 		hr.BasePath = ""
+	}
+	if async {
+		// The event of an async HTTP call is its body, as FC's.
+		if len(body) > fc.MaxAsyncPayloadBytes {
+			return fc.EntityTooLarge(fc.MaxAsyncPayloadBytes)
+		}
+		if err := h.queue.Enqueue(r.Context(), queue.Invocation{Service: service, Qualifier: qualifier, Function: function,
+			RequestID: h.requestID(r), Payload: body}); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return nil
 	}
 	res, err := h.invoker.Invoke(r.Context(), &invoke.Request{
 		Service: service, Qualifier: qualifier, Function: function, RequestID: h.requestID(r),

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openfc/openfc/internal/client"
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/testenv"
+)
+
+// counter is a custom runtime that remembers the events it ran and lists
+// them on its HTTP trigger.
+const counter = `#!/usr/bin/python3
+import http.server, threading
+seen, lock = [], threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('content-length') or 0)).decode()
+        with lock: seen.append(body)
+        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')
+    def do_GET(self):
+        with lock: out = '\n'.join(seen).encode()
+        self.send_response(200); self.send_header('content-length', str(len(out))); self.end_headers(); self.wfile.write(out)
+http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
+`
+
+// TestAsyncSurvivesKill9: async invocations accepted (202) by a node that is
+// then killed with SIGKILL before running them all run once the node is
+// back on the same data.
+func TestAsyncSurvivesKill9(t *testing.T) {
+	testenv.RequireRoot(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, serverOptions{DataDir: dataDir})
+	ctx := t.Context()
+	if _, _, err := s.Client.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, _ := zw.CreateHeader(h)
+	w.Write([]byte(counter))
+	zw.Close()
+	if _, _, err := s.Client.CreateFunction(ctx, "q", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "count", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
+		Code:     &fc.Code{ZipFile: base64.StdEncoding.EncodeToString(buf.Bytes())},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	if _, err := s.Client.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q.LATEST/functions/count/on-demand-config",
+		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Client.CreateTrigger(ctx, "q", "count", &fc.Trigger{TriggerName: "web", TriggerType: "http",
+		TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var want []string
+	for i := range n {
+		event := fmt.Sprintf("event-%02d", i)
+		// The delay keeps them from running before the kill.
+		r, err := s.Client.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/q/functions/count/invocations",
+			Body: []byte(event), Header: http.Header{"X-Fc-Invocation-Type": {"Async"}, "X-Fc-Async-Delay": {"3"}}}, nil)
+		if err != nil || r.Status != http.StatusAccepted {
+			t.Fatalf("async invoke %s = %v", event, err)
+		}
+		want = append(want, event)
+	}
+	s.Kill(t) // right after the last 202
+
+	s2 := startServer(t, serverOptions{DataDir: dataDir})
+	testenv.Eventually(t, 90*time.Second, func() error {
+		resp, err := http.Get(s2.Endpoint + "/2016-08-15/proxy/q/count/")
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := strings.Fields(string(b))
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("after the restart the function ran %d of %d events: %q", len(got), n, got)
+		}
+		return nil
+	})
+	s2.Stop(t)
+}

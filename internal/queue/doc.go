@@ -1,0 +1,16 @@
+// Package queue runs asynchronous invocations on JetStream: Enqueue stores
+// an invocation in the OPENFC_ASYNC work-queue stream and returns only once
+// JetStream has acknowledged it (so an accepted invocation survives a
+// kill -9 of the node), and workers pull from one durable consumer shared
+// by every node, invoke through the sync path (invoke), and acknowledge the
+// message only when the invocation and its retries have ended. Retries
+// follow the function's async config (maxAsyncRetryAttempts, default 3,
+// with exponential backoff; maxAsyncEventAgeInSeconds, default 86400);
+// throttled calls are retried without counting as attempts; x-fc-async-delay
+// delays the first run. In-progress acknowledgements keep a long invocation
+// from being redelivered.
+//
+// Destinations, stateful invocations and the dead-letter view come with
+// the rest of the async issue (#6). A *Queue is safe for concurrent use;
+// Start and Shutdown own the workers.
+package queue

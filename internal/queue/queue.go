@@ -1,0 +1,330 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/store"
+)
+
+// Message headers of an async invocation.
+const (
+	hRequestID = "Openfc-Request-Id"
+	hService   = "Openfc-Service"
+	hQualifier = "Openfc-Qualifier"
+	hFunction  = "Openfc-Function"
+	hNotBefore = "Openfc-Not-Before" // Unix ms: x-fc-async-delay
+)
+
+// Options configures a Queue.
+type Options struct {
+	JS jetstream.JetStream
+	// State holds per-invocation bookkeeping (throttled deliveries, which
+	// do not count as attempts): the openfc_async bucket.
+	State   jetstream.KeyValue
+	Stream  string // default OPENFC_ASYNC
+	Subject string // prefix of message subjects; default openfc.async
+	Store   *store.Store
+	Invoker *invoke.Invoker
+	// Workers is how many invocations this node runs at once from the
+	// queue; 0 means 16.
+	Workers int
+	// AckWait is how long JetStream waits for a worker's sign of life
+	// before redelivering (what a crashed node had pulled waits this long);
+	// workers send one every AckWait/3. 0 means 10 s.
+	AckWait time.Duration
+	// Now returns the time; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Queue is the async invocation queue.
+type Queue struct {
+	opts   Options
+	logger *slog.Logger
+	now    func() time.Time
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a Queue; Start runs its workers.
+func New(opts Options) *Queue {
+	if opts.Stream == "" {
+		opts.Stream = "OPENFC_ASYNC"
+	}
+	if opts.Subject == "" {
+		opts.Subject = "openfc.async"
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 16
+	}
+	if opts.AckWait == 0 {
+		opts.AckWait = 10 * time.Second
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	l := opts.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{opts: opts, logger: l.With("component", "queue"), now: now}
+}
+
+// Invocation is an async invocation to enqueue.
+type Invocation struct {
+	Service, Qualifier, Function string
+	RequestID                    string
+	Payload                      []byte
+	// Delay postpones the first run (x-fc-async-delay).
+	Delay time.Duration
+}
+
+// Enqueue stores inv durably; it returns once JetStream acknowledged it.
+// The request ID is the message ID, so a client retrying the same request
+// does not run it twice.
+func (q *Queue) Enqueue(ctx context.Context, inv Invocation) error {
+	if len(inv.Payload) > fc.MaxAsyncPayloadBytes {
+		return fc.EntityTooLarge(fc.MaxAsyncPayloadBytes)
+	}
+	// The function must exist now; its qualifier is resolved when it runs.
+	if _, err := q.opts.Store.Resolve(inv.Service, inv.Qualifier, inv.Function); err != nil {
+		return err
+	}
+	m := nats.NewMsg(q.opts.Subject + "." + inv.Service + "." + inv.Function)
+	m.Data = inv.Payload
+	m.Header.Set(hRequestID, inv.RequestID)
+	m.Header.Set(hService, inv.Service)
+	m.Header.Set(hQualifier, inv.Qualifier)
+	m.Header.Set(hFunction, inv.Function)
+	if inv.Delay > 0 {
+		m.Header.Set(hNotBefore, strconv.FormatInt(q.now().Add(inv.Delay).UnixMilli(), 10))
+	}
+	if _, err := q.opts.JS.PublishMsg(ctx, m, jetstream.WithMsgID(inv.RequestID)); err != nil {
+		return fmt.Errorf("enqueue async invocation %s: %w", inv.RequestID, err)
+	}
+	return nil
+}
+
+// Start creates (or finds) the shared durable consumer and starts the
+// workers.
+func (q *Queue) Start(ctx context.Context) error {
+	cons, err := q.opts.JS.CreateOrUpdateConsumer(ctx, q.opts.Stream, jetstream.ConsumerConfig{
+		Durable:       "openfc-workers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.opts.AckWait,
+		MaxAckPending: 10000,
+		Description:   "openfc async invocation workers (all nodes)",
+	})
+	if err != nil {
+		return fmt.Errorf("async consumer: %w", err)
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	q.cancel = cancel
+	it, err := cons.Messages(jetstream.PullMaxMessages(q.opts.Workers))
+	if err != nil {
+		cancel()
+		return fmt.Errorf("async consumer: %w", err)
+	}
+	sem := make(chan struct{}, q.opts.Workers)
+	q.wg.Go(func() {
+		defer it.Stop()
+		go func() { <-wctx.Done(); it.Stop() }()
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) || wctx.Err() != nil {
+					return
+				}
+				q.logger.Warn("async pull failed", "err", err)
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-wctx.Done():
+				return
+			}
+			q.wg.Go(func() {
+				defer func() { <-sem }()
+				q.handle(wctx, msg)
+			})
+		}
+	})
+	return nil
+}
+
+// Shutdown stops pulling and waits for running invocations until ctx
+// ends; unacknowledged messages are redelivered to another worker later.
+func (q *Queue) Shutdown(ctx context.Context) error {
+	if q.cancel == nil {
+		return nil
+	}
+	q.cancel()
+	done := make(chan struct{})
+	go func() { q.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("queue shutdown: %w", ctx.Err())
+	}
+}
+
+// policy is the async config that applies to an invocation.
+type policy struct {
+	maxAttempts int // retries after the first run
+	maxAge      time.Duration
+}
+
+func (q *Queue) policy(service, qualifier, function string) policy {
+	p := policy{maxAttempts: 3, maxAge: 86400 * time.Second}
+	if c, err := q.opts.Store.AsyncConfig(service, qualifier, function); err == nil {
+		if r := c.Value.MaxAsyncRetryAttempts; r != nil {
+			p.maxAttempts = int(*r)
+		}
+		if a := c.Value.MaxAsyncEventAgeInSeconds; a != nil {
+			p.maxAge = time.Duration(*a) * time.Second
+		}
+	}
+	return p
+}
+
+// throttleRetryFor is how long throttled invocations are retried without
+// counting as attempts (FC: 5 hours).
+const throttleRetryFor = 5 * time.Hour
+
+// handle runs one delivered invocation and settles its message.
+func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
+	h := msg.Headers()
+	meta, err := msg.Metadata()
+	if err != nil {
+		q.logger.Error("async message without metadata", "err", err)
+		msg.Term()
+		return
+	}
+	id, svc, qual, fn := h.Get(hRequestID), h.Get(hService), h.Get(hQualifier), h.Get(hFunction)
+	log := q.logger.With("request_id", id, "service", svc, "function", fn)
+	now := q.now()
+	age := now.Sub(meta.Timestamp)
+	// A delayed invocation waits on JetStream, not in a worker.
+	if nb, err := strconv.ParseInt(h.Get(hNotBefore), 10, 64); err == nil {
+		if wait := time.UnixMilli(nb).Sub(now); wait > 0 {
+			msg.NakWithDelay(wait)
+			return
+		}
+	}
+	pol := q.policy(svc, qual, fn)
+	if age > pol.maxAge {
+		log.Warn("async invocation dropped: older than maxAsyncEventAgeInSeconds", "age", age)
+		msg.Ack()
+		return
+	}
+	attempt := attempts(meta, h) - q.throttled(ctx, id)
+	// Keep JetStream from redelivering while the function runs.
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(q.opts.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				msg.InProgress()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	res, err := q.opts.Invoker.Invoke(ctx, &invoke.Request{
+		Service: svc, Qualifier: qual, Function: fn, RequestID: id, Body: msg.Data(), RetryCount: attempt,
+	})
+	close(stop)
+	switch {
+	case err != nil:
+		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests && age < throttleRetryFor {
+			// Throttled: try again later; it does not count as an attempt.
+			q.addThrottled(ctx, id)
+			msg.NakWithDelay(backoff(int(meta.NumDelivered)))
+			return
+		}
+		if e, ok := fc.AsError(err); ok && e.Status == http.StatusNotFound {
+			log.Warn("async invocation dropped: its function is gone", "err", err)
+			msg.Ack()
+			return
+		}
+		if ctx.Err() != nil {
+			return // shutting down: redelivered later
+		}
+		log.Warn("async invocation failed on the platform; retrying", "err", err)
+		msg.NakWithDelay(backoff(attempt + 1))
+	case res.ErrorType != "" && attempt < pol.maxAttempts:
+		log.Debug("async invocation failed; retrying", "attempt", attempt, "error_type", res.ErrorType)
+		msg.NakWithDelay(backoff(attempt + 1))
+	default:
+		if res.ErrorType != "" {
+			log.Warn("async invocation failed after its retries", "attempts", attempt+1, "error_type", res.ErrorType)
+		}
+		if err := msg.DoubleAck(ctx); err != nil {
+			log.Warn("async ack failed; the invocation may run again", "err", err)
+		}
+		q.forget(ctx, id)
+	}
+}
+
+func throttleKey(id string) string { return "throttled." + id }
+
+// throttled returns how many deliveries of an invocation were throttled.
+func (q *Queue) throttled(ctx context.Context, id string) int {
+	if q.opts.State == nil {
+		return 0
+	}
+	e, err := q.opts.State.Get(ctx, throttleKey(id))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(e.Value()))
+	return n
+}
+
+func (q *Queue) addThrottled(ctx context.Context, id string) {
+	if q.opts.State == nil {
+		return
+	}
+	n := q.throttled(ctx, id) + 1
+	// Best effort: a lost count only makes one retry count as an attempt.
+	_, _ = q.opts.State.Put(ctx, throttleKey(id), []byte(strconv.Itoa(n)))
+}
+
+func (q *Queue) forget(ctx context.Context, id string) {
+	if q.opts.State != nil {
+		_ = q.opts.State.Purge(ctx, throttleKey(id)) // best effort: a leftover counter is harmless
+	}
+}
+
+// attempts is how many times the invocation already ran: deliveries,
+// less the one spent waiting for x-fc-async-delay.
+func attempts(meta *jetstream.MsgMetadata, h nats.Header) int {
+	n := int(meta.NumDelivered) - 1
+	if h.Get(hNotBefore) != "" && n > 0 {
+		n--
+	}
+	return n
+}
+
+// backoff is the exponential retry delay: 1 s, 2 s, 4 s, ... up to 5 min.
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt-1, 9)
+	return min(max(d, time.Second), 5*time.Minute)
+}

@@ -1,0 +1,199 @@
+package queue_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openfc/openfc/internal/client"
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/testenv"
+)
+
+// recorder is a custom runtime that records the events it is invoked with
+// (and their x-fc-retry-count) and answers its HTTP trigger with them, one
+// "event:retry" a line. The event "fail" fails.
+const recorder = `#!/usr/bin/python3
+import http.server, threading
+seen = []
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('content-length') or 0)).decode()
+        with lock:
+            seen.append('%s:%s' % (body, self.headers.get('x-fc-retry-count')))
+        if body == 'fail':
+            self.send_response(500); self.end_headers(); self.wfile.write(b'{"errorMessage":"failed on purpose"}'); return
+        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')
+    def do_GET(self):
+        with lock:
+            out = '\n'.join(seen).encode()
+        self.send_response(200); self.send_header('content-length', str(len(out))); self.end_headers(); self.wfile.write(out)
+http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
+`
+
+func zipBootstrap(t *testing.T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(recorder))
+	zw.Close()
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// deploy creates the recorder function, one instance at most, with an
+// anonymous HTTP trigger to read what it saw.
+func deploy(t *testing.T, c *client.Client) {
+	t.Helper()
+	ctx := t.Context()
+	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateFunction(ctx, "q", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
+		Code:     &fc.Code{ZipFile: zipBootstrap(t)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q.LATEST/functions/rec/on-demand-config",
+		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateTrigger(ctx, "q", "rec", &fc.Trigger{TriggerName: "web", TriggerType: "http",
+		TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func invokeAsync(t *testing.T, c *client.Client, payload string, h http.Header) *client.Response {
+	t.Helper()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("X-Fc-Invocation-Type", "Async")
+	r, err := c.Do(t.Context(), client.Request{Method: "POST", Path: "/2016-08-15/services/q/functions/rec/invocations",
+		Body: []byte(payload), Header: h}, nil)
+	if err != nil {
+		t.Fatalf("async invoke %q: %v", payload, err)
+	}
+	if r.Status != http.StatusAccepted || len(r.RequestID) != 36 {
+		t.Fatalf("async invoke %q = %d, request ID %q; want 202 and a request ID", payload, r.Status, r.RequestID)
+	}
+	return r
+}
+
+// seen returns what the recorder saw, asking through its HTTP trigger.
+func seen(t *testing.T, url string) []string {
+	t.Helper()
+	resp, err := http.Get(url + "/2016-08-15/proxy/q/rec/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("read the recorder = %d %s", resp.StatusCode, b)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(string(b), "\n")
+}
+
+func TestQueueRunsAsyncInvocations(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, nil)
+	deploy(t, n.Client)
+	for i := range 3 {
+		invokeAsync(t, n.Client, fmt.Sprintf("event-%d", i), nil)
+	}
+	invokeAsync(t, n.Client, "delayed", http.Header{"X-Fc-Async-Delay": {"1"}})
+	testenv.Eventually(t, 30*time.Second, func() error {
+		got := strings.Join(seen(t, n.URL), ",")
+		for _, want := range []string{"event-0:0", "event-1:0", "event-2:0", "delayed:0"} {
+			if !strings.Contains(got, want) {
+				return fmt.Errorf("recorder saw %q, missing %q", got, want)
+			}
+		}
+		return nil
+	})
+}
+
+func TestQueueRetriesFailures(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, nil)
+	deploy(t, n.Client)
+	two := int64(2)
+	if _, err := n.Client.Do(t.Context(), client.Request{Method: "PUT", Path: "/2016-08-15/services/q/functions/rec/async-invoke-config",
+		Body: fc.AsyncConfig{MaxAsyncRetryAttempts: &two}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	invokeAsync(t, n.Client, "fail", nil)
+	// The first run and two retries (backoff 1 s, 2 s), each told its
+	// retry count; then no more.
+	want := "fail:0,fail:1,fail:2"
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if got := strings.Join(seen(t, n.URL), ","); got != want {
+			return fmt.Errorf("recorder saw %q, want %q", got, want)
+		}
+		return nil
+	})
+	invokeAsync(t, n.Client, "after", nil) // runs after every retry above is settled
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if got := strings.Join(seen(t, n.URL), ","); got != want+",after:0" {
+			return fmt.Errorf("recorder saw %q, want %q", got, want+",after:0")
+		}
+		return nil
+	})
+}
+
+func TestQueueRefusesBadInput(t *testing.T) {
+	n := testenv.Platform(t, nil)
+	ctx := t.Context()
+	if _, _, err := n.Client.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := n.Client.CreateFunction(ctx, "q", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x"}, Code: &fc.Code{ZipFile: zipBootstrap(t)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	async := http.Header{"X-Fc-Invocation-Type": {"Async"}}
+	cases := []struct {
+		name, path string
+		body       []byte
+		header     http.Header
+		status     int
+		code       string
+	}{
+		{"too large", "/2016-08-15/services/q/functions/rec/invocations", make([]byte, 128<<10+1), async, 400, fc.CodeEntityTooLarge},
+		{"no function", "/2016-08-15/services/q/functions/nope/invocations", nil, async, 404, fc.CodeFunctionNotFound},
+		{"bad delay", "/2016-08-15/services/q/functions/rec/invocations", nil,
+			http.Header{"X-Fc-Invocation-Type": {"Async"}, "X-Fc-Async-Delay": {"3600"}}, 400, fc.CodeInvalidArgument},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := n.Client.Do(context.Background(), client.Request{Method: "POST", Path: c.path, Body: c.body, Header: c.header}, nil)
+			var e *client.Error
+			if !errors.As(err, &e) || e.Status != c.status || e.Code != c.code {
+				t.Errorf("async invoke = %v, want %d %s", err, c.status, c.code)
+			}
+		})
+	}
+}
