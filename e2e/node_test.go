@@ -16,14 +16,14 @@ const nodeBin = "/usr/bin/node"
 // official @alicloud/fc2 2.6.6 SDK through service, function and trigger
 // CRUD and the error cases, against `openfc serve`.
 func TestNodeSDKCompat(t *testing.T) {
-	runNodeTest(t, "fc2_compat.test.js")
+	runNodeTest(t, "fc2_compat.test.js", nil)
 }
 
 // runNodeTest runs one JS test file of e2e/node with Node's test runner
 // against a fresh `openfc serve` (endpoint and keys in OPENFC_*
-// variables), installing the SDK first when needed, then stops the server
-// and checks it exits 0.
-func runNodeTest(t *testing.T, file string) {
+// variables, plus extra), installing the SDK first when needed, then stops
+// the server and checks it exits 0.
+func runNodeTest(t *testing.T, file string, extra []string) {
 	t.Helper()
 	if _, err := os.Stat(nodeBin); err != nil {
 		if os.Getenv("CI") != "" {
@@ -56,6 +56,7 @@ func runNodeTest(t *testing.T, file string) {
 		"OPENFC_ACCESS_KEY_SECRET=" + s.Creds.AccessKeySecret,
 		"OPENFC_REGION=" + s.Creds.Region,
 	}
+	env = append(env, extra...)
 	out := runCmd(t, 5*time.Minute, dir, env, nodeBin, "--test", "--test-reporter=spec", file)
 	t.Logf("node --test %s:\n%s", file, out)
 	// A SIGTERM stops every instance before the sandbox driver removes its

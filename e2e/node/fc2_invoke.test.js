@@ -128,6 +128,12 @@ const functions = [
   { name: 'node', runtime: 'nodejs20', label: 'node', files: { 'index.js': { data: node, mode: 0o644 } } },
   { name: 'custom', runtime: 'custom', label: 'custom', files: { bootstrap: { data: bootstrap, mode: 0o755 } } },
 ];
+// go1: a static Go program the Go test runner builds (e2e/testdata/go1echo);
+// its handler is the executable's name.
+if (process.env.OPENFC_GO1_BINARY) {
+  functions.push({ name: 'go', runtime: 'go1', label: 'go1', handler: 'main',
+    files: { main: { data: require('fs').readFileSync(process.env.OPENFC_GO1_BINARY), mode: 0o755 } } });
+}
 
 test('@alicloud/fc2 2.6.6 invokeFunction', async (t) => {
   await client.createService(serviceName);
@@ -141,7 +147,7 @@ test('@alicloud/fc2 2.6.6 invokeFunction', async (t) => {
     await client.createFunction(serviceName, {
       functionName: f.name,
       runtime: f.runtime,
-      handler: 'index.handler',
+      handler: f.handler || 'index.handler',
       code: { zipFile: makeZip(f.files) },
     });
   }
