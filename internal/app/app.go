@@ -13,10 +13,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
@@ -29,6 +29,7 @@ import (
 	"github.com/openfc/openfc/internal/scheduler"
 	"github.com/openfc/openfc/internal/seal"
 	"github.com/openfc/openfc/internal/store"
+	"github.com/openfc/openfc/internal/trigger"
 )
 
 // Credentials are the account and root access key of a node, as written to
@@ -50,6 +51,7 @@ type App struct {
 	broker      *broker.Broker
 	sched       *scheduler.Scheduler
 	queue       *queue.Queue
+	timers      atomic.Pointer[trigger.Timers]
 	closeDriver func() error
 	blobs       *blob.Store
 	store       *store.Store
@@ -114,6 +116,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 	// stored one, if different, is set right after.
 	a.store = store.New(store.Options{KV: a.broker.Meta, Box: a.box, Blobs: a.blobs, Region: a.cfg.Region,
 		AccountID: a.cfg.Credentials.AccountID, ValidateCron: validateCron, Logger: a.logger,
+		// Timers follow trigger changes made on any node.
+		OnChange: func(key string) {
+			if t := a.timers.Load(); t != nil && strings.HasPrefix(key, "trg.") {
+				t.Changed()
+			}
+		},
 		RuntimeAvailable: func(name string) error {
 			rt, ok := runtimes.Lookup(name)
 			if !ok {
@@ -136,6 +144,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := a.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start async queue: %w", err)
 	}
+	timers := trigger.NewTimers(trigger.TimerOptions{Store: a.store, Queue: a.queue, Logger: a.logger})
+	if err := timers.Start(ctx); err != nil {
+		return fmt.Errorf("start timer triggers: %w", err)
+	}
+	a.timers.Store(timers)
 	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
 	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue, AccountID: a.creds.AccountID, Region: a.cfg.Region,
 		URLKey: a.derive("code-url"), Logger: a.logger})
@@ -199,6 +212,11 @@ func (a *App) stop(ctx context.Context) error {
 		}
 	} else if a.ln != nil {
 		a.ln.Close()
+	}
+	if t := a.timers.Load(); t != nil {
+		if err := t.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if a.queue != nil {
 		if err := a.queue.Shutdown(ctx); err != nil {
@@ -401,11 +419,7 @@ func randomDigits(n int) string {
 	return s
 }
 
-// cronParser accepts FC's timer expressions: six fields with seconds first,
-// an optional CRON_TZ= prefix, and descriptors such as @every 5m.
-var cronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 func validateCron(expr string) error {
-	_, err := cronParser.Parse(expr)
+	_, err := trigger.CronParser.Parse(expr)
 	return err
 }

@@ -210,7 +210,8 @@ func (iv *Invoker) resolve(req *Request) (*scheduler.Spec, *store.FunctionRecord
 	if od, err := iv.store.OnDemandConfig(req.Service, qualifierOr(q), req.Function); err == nil && od.Value.MaximumInstanceCount != nil {
 		maxInst = int(*od.Value.MaximumInstanceCount)
 	}
-	rev := req.Service + "/" + req.Function + "#" + svcETag + "#" + strconv.Itoa(maxInst) + "#" + q
+	// "" and LATEST are one qualifier: they must share instances.
+	rev := req.Service + "/" + req.Function + "#" + svcETag + "#" + strconv.Itoa(maxInst) + "#" + qualifierOr(q)
 	if s, ok := iv.specs.Load(rev); ok {
 		return s.(*scheduler.Spec), r.Function, nil
 	}

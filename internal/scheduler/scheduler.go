@@ -359,16 +359,26 @@ func (s *Scheduler) Stats() Stats {
 	return Stats{Instances: s.live, MemoryBytes: s.used, Pools: len(s.pools)}
 }
 
-// InstanceIDs returns the live instances of a function version.
+// InstanceIDs returns the live instances of a function version, whatever
+// qualifier started them.
 func (s *Scheduler) InstanceIDs(service, function, versionID string) []string {
-	spec := &Spec{Service: service, Function: function, VersionID: versionID}
-	s.mu.Lock()
-	pe := s.pools[spec.functionKey()]
-	s.mu.Unlock()
-	if pe == nil {
-		return nil
+	if versionID == "" {
+		versionID = "LATEST"
 	}
-	return pe.pool.Instances()
+	prefix := service + "/" + function + "@" + versionID + "/"
+	s.mu.Lock()
+	var pools []*pool.Pool
+	for k, pe := range s.pools {
+		if strings.HasPrefix(k, prefix) {
+			pools = append(pools, pe.pool)
+		}
+	}
+	s.mu.Unlock()
+	var ids []string
+	for _, p := range pools {
+		ids = append(ids, p.Instances()...)
+	}
+	return ids
 }
 
 // Shutdown stops every instance.

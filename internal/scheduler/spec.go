@@ -34,11 +34,18 @@ type Spec struct {
 	LogProject, LogStore string
 }
 
-// poolKey names the pool of a function version.
+// functionKey names the pool of a function version as called through one
+// qualifier (an instance's FC_QUALIFIER is fixed when it starts, so an
+// alias and the version it points to have pools of their own; "" and
+// LATEST are the same).
 func (s *Spec) functionKey() string {
 	v := s.VersionID
 	if v == "" {
 		v = "LATEST"
 	}
-	return s.Service + "/" + s.Function + "@" + v
+	q := s.Qualifier
+	if q == "" {
+		q = "LATEST"
+	}
+	return s.Service + "/" + s.Function + "@" + v + "/" + q
 }
