@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,4 +99,83 @@ func TestAsyncSurvivesKill9(t *testing.T) {
 		return nil
 	})
 	s2.Stop(t)
+}
+
+// TestTimerOncePerPlatform: two nodes on one NATS both run a 1 s timer
+// trigger, and each tick runs once, on one node or the other.
+func TestTimerOncePerPlatform(t *testing.T) {
+	testenv.RequireRoot(t)
+	env := []string{"OPENFC_ACCOUNT_ID=3333444455556666", "OPENFC_ACCESS_KEY_ID=E2ETIMERKEY",
+		"OPENFC_ACCESS_KEY_SECRET=timer-secret-0123456789", "OPENFC_MASTER_KEY=" + strings.Repeat("cd", 32)}
+	n1 := startServer(t, serverOptions{DataDir: filepath.Join(t.TempDir(), "n1"), Env: env, Args: []string{"--nats-listen", "127.0.0.1:0"}})
+	m := natsAddrRE.FindStringSubmatch(n1.Stderr.String())
+	if m == nil {
+		t.Fatalf("node 1 logged no `nats listening addr=...` line:\n%s", n1.Stderr)
+	}
+	n2 := startServer(t, serverOptions{DataDir: filepath.Join(t.TempDir(), "n2"), Env: env, Args: []string{"--nats-url", "nats://" + m[1]}})
+	ctx := t.Context()
+	c := n1.Client
+	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "tm"}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, _ := zw.CreateHeader(h)
+	w.Write([]byte(counter))
+	zw.Close()
+	if _, _, err := c.CreateFunction(ctx, "tm", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
+		Code:     &fc.Code{ZipFile: base64.StdEncoding.EncodeToString(buf.Bytes())},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/tm.LATEST/functions/rec/on-demand-config",
+		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []fc.Trigger{
+		{TriggerName: "web", TriggerType: "http", TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)},
+		{TriggerName: "tick", TriggerType: "timer", TriggerConfig: []byte(`{"cronExpression":"@every 1s","payload":"p","enable":true}`)},
+	} {
+		if _, _, err := c.CreateTrigger(ctx, "tm", "rec", &tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each node runs the events its own workers took: read both.
+	ticks := func() (all []string, dup string) {
+		seen := map[string]bool{}
+		for _, s := range []*server{n1, n2} {
+			resp, err := http.Get(s.Endpoint + "/2016-08-15/proxy/tm/rec/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Fields(string(b)) {
+				var e struct{ TriggerTime string }
+				json.Unmarshal([]byte(line), &e)
+				if seen[e.TriggerTime] {
+					dup = e.TriggerTime
+				}
+				seen[e.TriggerTime] = true
+				all = append(all, e.TriggerTime)
+			}
+		}
+		return all, dup
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		all, dup := ticks()
+		if dup != "" {
+			t.Fatalf("tick %s ran twice (events: %q)", dup, all)
+		}
+		if len(all) < 5 {
+			return fmt.Errorf("%d ticks so far", len(all))
+		}
+		return nil
+	})
+	n2.Stop(t)
+	n1.Stop(t)
 }
