@@ -98,3 +98,49 @@ func pyZip(t *testing.T, src string) string {
 	zw.Close()
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
+
+func pyZipNamed(t *testing.T, name, src string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(src))
+	zw.Close()
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// TestProcessSandbox: with --sandbox process (development without root)
+// the built-in runtimes run: the driver maps /code, the socket folder and
+// the bootstrap folder onto the host in arguments and environment.
+func TestProcessSandbox(t *testing.T) {
+	n := testenv.Platform(t, func(c *config.Config) { c.Instances.Sandbox = "process" })
+	ctx := t.Context()
+	if _, _, err := n.Client.CreateService(ctx, &fc.Service{ServiceName: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ runtime, file, src string }{
+		{"python3", "index.py", "import os\ndef handler(event, context):\n    return 'python ' + os.environ['FC_FUNCTION_NAME']\n"},
+		{"nodejs20", "index.js", "exports.handler = (e, c, cb) => cb(null, 'node ' + process.env.FC_FUNCTION_NAME);\n"},
+	} {
+		name := strings.TrimSuffix(f.runtime, "20")
+		if _, _, err := n.Client.CreateFunction(ctx, "demo", &fc.FunctionInput{
+			Function: fc.Function{FunctionName: name, Runtime: f.runtime, Handler: "index.handler"},
+			Code:     &fc.Code{ZipFile: pyZipNamed(t, f.file, f.src)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // cold, then warm
+			var out []byte
+			if _, err := n.Client.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/demo/functions/" + name + "/invocations"}, &out); err != nil {
+				t.Fatalf("invoke %s under the process driver: %v", f.runtime, err)
+			}
+			want := map[string]string{"python3": "python python3", "nodejs20": "node nodejs"}[f.runtime]
+			if string(out) != want {
+				t.Errorf("invoke %s = %q, want %q", f.runtime, out, want)
+			}
+		}
+	}
+}

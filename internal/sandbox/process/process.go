@@ -63,8 +63,16 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start instance %s: %w", spec.ID, err)
 	}
+	// Without a mount namespace, paths inside the "sandbox" are mapped to
+	// the host folders they would be mounted from: the code, the socket
+	// folder and every extra mount (runtime bootstraps, layers).
+	type mount struct{ inside, host string }
+	mounts := []mount{{sandbox.CodeMount, spec.CodeDir}, {sandbox.SocketMount, spec.SocketDir}}
+	for _, m := range spec.Mounts {
+		mounts = append(mounts, mount{m.Target, m.Source})
+	}
 	mapPath := func(p string) string {
-		for _, m := range []struct{ inside, host string }{{sandbox.CodeMount, spec.CodeDir}, {sandbox.SocketMount, spec.SocketDir}} {
+		for _, m := range mounts {
 			if m.host == "" {
 				continue
 			}
@@ -98,10 +106,21 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance
 	for i, a := range args {
 		mapped[i] = mapPath(a)
 	}
+	// Environment values too: one path, or a ':'-separated list of them
+	// (PATH, PYTHONPATH, ...).
+	env := make([]string, len(spec.Env))
+	for i, kv := range spec.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		parts := strings.Split(v, ":")
+		for j, part := range parts {
+			parts[j] = mapPath(part)
+		}
+		env[i] = k + "=" + strings.Join(parts, ":")
+	}
 	cmd := &exec.Cmd{
 		Path:   path,
 		Args:   mapped,
-		Env:    append([]string{}, spec.Env...),
+		Env:    env,
 		Dir:    dir,
 		Stdout: spec.Stdout,
 		Stderr: spec.Stderr,
