@@ -34,6 +34,9 @@ type Options struct {
 	Invoker *invoke.Invoker
 	// Queue takes async invocations; nil refuses them.
 	Queue *queue.Queue
+	// Metrics, if set, is served at /metrics (Prometheus text format,
+	// without FC signatures, like any scrape target).
+	Metrics http.Handler
 	// AccountID is the account this node serves.
 	AccountID string
 	// Region names the region in ARNs and account settings.
@@ -61,6 +64,7 @@ type Server struct {
 	invoker   *invoke.Invoker
 	queue     *queue.Queue
 	http      *trigger.HTTP
+	metrics   http.Handler
 	endpoint  string // this node's base URL, for links it hands out
 }
 
@@ -78,7 +82,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{store: opts.Store, auth: opts.Auth, accountID: opts.AccountID, region: opts.Region,
 		urlKey: opts.URLKey, maxBody: opts.MaxBodyBytes, logger: l.With("component", "api"), now: opts.Now, mux: http.NewServeMux(),
-		invoker: opts.Invoker, queue: opts.Queue}
+		invoker: opts.Invoker, queue: opts.Queue, metrics: opts.Metrics}
 	if opts.Invoker != nil {
 		s.http = trigger.NewHTTP(trigger.HTTPOptions{Store: opts.Store, Invoker: opts.Invoker, Queue: opts.Queue, Logger: l,
 			RequestID: func(r *http.Request) string { return RequestID(r.Context()) },
@@ -126,6 +130,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, fc.InternalError())
 		}
 	}()
+	if r.URL.Path == "/metrics" && s.metrics != nil {
+		s.metrics.ServeHTTP(w, r)
+		return
+	}
 	if s.http != nil && !isAPIHost(r.Host) {
 		if d, err := s.store.CustomDomain(hostOnly(r.Host)); err == nil {
 			if err := s.http.ServeDomain(w, r, d.Value); err != nil {

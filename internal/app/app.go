@@ -18,6 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/openfc/openfc/internal/api"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/blob"
@@ -52,6 +56,7 @@ type App struct {
 	sched       *scheduler.Scheduler
 	queue       *queue.Queue
 	timers      atomic.Pointer[trigger.Timers]
+	registry    *prometheus.Registry
 	closeDriver func() error
 	blobs       *blob.Store
 	store       *store.Store
@@ -84,7 +89,11 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &App{cfg: cfg, logger: logger}, nil
+	// Each node has its own registry (never the global one), so several
+	// nodes can run in one process (tests).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &App{cfg: cfg, logger: logger, registry: reg}, nil
 }
 
 // Start brings the node up and returns once it serves requests.
@@ -140,7 +149,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	a.queue = queue.New(queue.Options{JS: a.broker.JS, State: a.broker.Async, Store: a.store, Invoker: invoker, Logger: a.logger})
+	a.queue = queue.New(queue.Options{JS: a.broker.JS, State: a.broker.Async, Store: a.store, Invoker: invoker,
+		Registerer: a.registry, Logger: a.logger})
 	if err := a.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start async queue: %w", err)
 	}
@@ -150,7 +160,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	a.timers.Store(timers)
 	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
-	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue, AccountID: a.creds.AccountID, Region: a.cfg.Region,
+	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue,
+		Metrics: promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}), AccountID: a.creds.AccountID, Region: a.cfg.Region,
 		URLKey: a.derive("code-url"), Logger: a.logger})
 	a.ln, err = net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -269,14 +280,14 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 		CodeWorkDir: filepath.Join(a.cfg.DataDir, "instances"), Prewarm: a.cfg.Instances.Prewarm,
 		MemoryBudget: budget, MaxInstances: a.cfg.Instances.MaxInstances,
 		KeepAlive: a.cfg.Instances.KeepAlive, MaxLifetime: a.cfg.Instances.MaxLifetime,
-		Logger: a.logger,
+		Registerer: a.registry, Logger: a.logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.logger.Info("instances ready", "sandbox", sandboxKind(a.cfg), "memory_budget", budget, "run_dir", run)
 	return invoke.New(invoke.Options{Store: a.store, Scheduler: a.sched, AccountID: a.creds.AccountID,
-		Region: a.cfg.Region, Logger: a.logger}), nil
+		Region: a.cfg.Region, Registerer: a.registry, Logger: a.logger}), nil
 }
 
 func (a *App) openBox() error {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/fnlog"
 	"github.com/openfc/openfc/internal/pool"
@@ -38,7 +40,9 @@ type Options struct {
 	Scheduler *scheduler.Scheduler
 	AccountID string
 	Region    string
-	Logger    *slog.Logger
+	// Registerer receives the invocation metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Invoker runs invocations.
@@ -48,6 +52,7 @@ type Invoker struct {
 	accountID string
 	region    string
 	logger    *slog.Logger
+	metrics   *metrics
 
 	// specs caches the scheduler spec of each function revision, so the
 	// warm path builds nothing.
@@ -65,7 +70,7 @@ func New(opts Options) *Invoker {
 		region = "local"
 	}
 	return &Invoker{store: opts.Store, sched: opts.Scheduler, accountID: opts.AccountID, region: region,
-		logger: l.With("component", "invoke")}
+		logger: l.With("component", "invoke"), metrics: newMetrics(opts.Registerer)}
 }
 
 // Request is one invocation.
@@ -81,6 +86,8 @@ type Request struct {
 	HTTP *HTTPRequest
 	// RetryCount is the async retry number (x-fc-retry-count).
 	RetryCount int
+	// Async marks a call from the async queue (for metrics).
+	Async bool
 	// Tracing carries the client's tracing headers to the function.
 	Tracing http.Header
 }
@@ -126,7 +133,11 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	res := &Result{StatusCode: 200, VersionID: spec.VersionID, CodeChecksum: rec.CodeChecksum}
 	lease, err := iv.sched.Acquire(ctx, spec)
 	if err != nil {
-		return nil, acquireError(spec, err)
+		err = acquireError(spec, err)
+		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests {
+			iv.metrics.throttles.WithLabelValues(req.Service, req.Function, e.Code).Inc()
+		}
+		return nil, err
 	}
 	inst := lease.Instance
 	res.InstanceID, res.Cold = inst.ID(), lease.Cold
@@ -140,6 +151,7 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 		if failed := iv.initialize(ctx, req, spec, inst, res); failed {
 			lease.Release(false)
 			iv.finishTail(tail, res)
+			iv.metrics.record(req, res)
 			return res, nil
 		}
 	}
@@ -149,6 +161,7 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	healthy := iv.call(ctx, req, spec, inst, res)
 	lease.Release(healthy)
 	iv.finishTail(tail, res)
+	iv.metrics.record(req, res)
 	return res, nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/invoke"
@@ -45,8 +46,10 @@ type Options struct {
 	// workers send one every AckWait/3. 0 means 10 s.
 	AckWait time.Duration
 	// Now returns the time; nil means time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// Registerer receives the queue's metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Queue is the async invocation queue.
@@ -57,6 +60,8 @@ type Queue struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	retries, failed, dropped prometheus.Counter
 }
 
 // New returns a Queue; Start runs its workers.
@@ -81,7 +86,32 @@ func New(opts Options) *Queue {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Queue{opts: opts, logger: l.With("component", "queue"), now: now}
+	q := &Queue{opts: opts, logger: l.With("component", "queue"), now: now,
+		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_async_retries_total",
+			Help: "Async invocations run again after a failure (throttled runs excluded)."}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_async_failed_total",
+			Help: "Async invocations that failed after all their attempts (dead letters)."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_async_dropped_total",
+			Help: "Async invocations dropped: older than their maximum event age, or their function is gone."}),
+	}
+	if reg := opts.Registerer; reg != nil {
+		reg.MustRegister(q.retries, q.failed, q.dropped, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "openfc_async_queue_depth", Help: "Async invocations stored and not yet finished (all nodes).",
+		}, q.depth))
+	}
+	return q
+}
+
+// depth reads the async stream's message count (work-queue retention:
+// finished invocations are removed).
+func (q *Queue) depth() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := q.opts.JS.Stream(ctx, q.opts.Stream)
+	if err != nil {
+		return -1
+	}
+	return float64(s.CachedInfo().State.Msgs)
 }
 
 // Invocation is an async invocation to enqueue.
@@ -229,6 +259,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 	pol := q.policy(svc, qual, fn)
 	if age > pol.maxAge {
 		log.Warn("async invocation dropped: older than maxAsyncEventAgeInSeconds", "age", age)
+		q.dropped.Inc()
 		msg.Ack()
 		return
 	}
@@ -248,7 +279,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	}()
 	res, err := q.opts.Invoker.Invoke(ctx, &invoke.Request{
-		Service: svc, Qualifier: qual, Function: fn, RequestID: id, Body: msg.Data(), RetryCount: attempt,
+		Service: svc, Qualifier: qual, Function: fn, RequestID: id, Body: msg.Data(), RetryCount: attempt, Async: true,
 	})
 	close(stop)
 	switch {
@@ -261,6 +292,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		if e, ok := fc.AsError(err); ok && e.Status == http.StatusNotFound {
 			log.Warn("async invocation dropped: its function is gone", "err", err)
+			q.dropped.Inc()
 			msg.Ack()
 			return
 		}
@@ -271,10 +303,12 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.NakWithDelay(backoff(attempt + 1))
 	case res.ErrorType != "" && attempt < pol.maxAttempts:
 		log.Debug("async invocation failed; retrying", "attempt", attempt, "error_type", res.ErrorType)
+		q.retries.Inc()
 		msg.NakWithDelay(backoff(attempt + 1))
 	default:
 		if res.ErrorType != "" {
 			log.Warn("async invocation failed after its retries", "attempts", attempt+1, "error_type", res.ErrorType)
+			q.failed.Inc()
 		}
 		if err := msg.DoubleAck(ctx); err != nil {
 			log.Warn("async ack failed; the invocation may run again", "err", err)

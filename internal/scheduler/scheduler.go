@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/openfc/openfc/internal/blob"
 	"github.com/openfc/openfc/internal/fnlog"
 	"github.com/openfc/openfc/internal/pool"
@@ -47,6 +49,9 @@ type Options struct {
 	// on the file system of the code cache, so code is placed with hard
 	// links. Default: WorkDir.
 	CodeWorkDir string
+	// Registerer receives the scheduler's metrics; nil keeps them
+	// unexported.
+	Registerer prometheus.Registerer
 	// LogSink receives every line functions write; nil drops them.
 	LogSink func(spec *Spec, instanceID string, line fnlog.Line)
 	Logger  *slog.Logger
@@ -69,6 +74,7 @@ type Scheduler struct {
 	prewarm     int
 	codeWorkDir string
 	bg          sync.WaitGroup // refills
+	startFails  prometheus.Counter
 
 	// mu guards pools, used, live, stocks and closed.
 	mu     sync.Mutex
@@ -132,12 +138,30 @@ func New(opts Options) (*Scheduler, error) {
 	if err := os.MkdirAll(opts.CodeWorkDir, 0o755); err != nil {
 		return nil, fmt.Errorf("scheduler code dir: %w", err)
 	}
-	return &Scheduler{driver: opts.Driver, blobs: opts.Blobs, interpreters: opts.Interpreters, workDir: opts.WorkDir,
+	sc := &Scheduler{driver: opts.Driver, blobs: opts.Blobs, interpreters: opts.Interpreters, workDir: opts.WorkDir,
 		budget: opts.MemoryBudget, maxInstances: opts.MaxInstances, keepAlive: opts.KeepAlive,
 		maxLifetime: opts.MaxLifetime, queueTimeout: opts.QueueTimeout, sink: opts.LogSink,
 		logger: l.With("component", "scheduler"), pools: map[string]*poolEntry{},
 		prewarm: opts.Prewarm, codeWorkDir: opts.CodeWorkDir, stocks: map[string]*stock{},
-		boots: map[string]string{}, layers: map[string]string{}}, nil
+		boots: map[string]string{}, layers: map[string]string{}}
+	sc.startFails = prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_instance_start_failures_total",
+		Help: "Instances that failed to start (sandbox or runtime)."})
+	if reg := opts.Registerer; reg != nil {
+		stat := func(f func(Stats) float64) func() float64 { return func() float64 { return f(sc.Stats()) } }
+		reg.MustRegister(sc.startFails,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instances", Help: "Live and starting function instances."},
+				stat(func(s Stats) float64 { return float64(s.Instances) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instances_busy", Help: "Instances with at least one call running."},
+				stat(func(s Stats) float64 { return float64(s.Busy) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instance_slots_used", Help: "Concurrency slots taken."},
+				stat(func(s Stats) float64 { return float64(s.InFlight) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instances_prestarted", Help: "Pre-started generic instances ready."},
+				stat(func(s Stats) float64 { return float64(s.Generic) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instance_memory_bytes", Help: "Memory reserved by instances, against the node's budget."},
+				stat(func(s Stats) float64 { return float64(s.MemoryBytes) })),
+		)
+	}
+	return sc, nil
 }
 
 // Lease is a slot of an instance, held for one invocation.
@@ -242,6 +266,7 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 	}
 	inst, err := s.startInstance(ctx, spec, false)
 	if err != nil {
+		s.startFails.Inc()
 		s.unreserve(spec.MemoryBytes)
 		return nil, err
 	}
@@ -348,6 +373,9 @@ func (s *Scheduler) release(inst *Instance) {
 // Stats is a snapshot of the node's instances.
 type Stats struct {
 	Instances   int
+	Busy        int
+	InFlight    int
+	Generic     int
 	MemoryBytes int64
 	Pools       int
 }
@@ -355,8 +383,21 @@ type Stats struct {
 // Stats returns a snapshot.
 func (s *Scheduler) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Stats{Instances: s.live, MemoryBytes: s.used, Pools: len(s.pools)}
+	st := Stats{Instances: s.live, MemoryBytes: s.used, Pools: len(s.pools)}
+	pools := make([]*pool.Pool, 0, len(s.pools))
+	for _, pe := range s.pools {
+		pools = append(pools, pe.pool)
+	}
+	for _, g := range s.stocks {
+		st.Generic += len(g.ready)
+	}
+	s.mu.Unlock()
+	for _, p := range pools {
+		ps := p.Stats()
+		st.Busy += ps.Busy
+		st.InFlight += ps.InFlight
+	}
+	return st
 }
 
 // InstanceIDs returns the live instances of a function version, whatever
