@@ -10,7 +10,10 @@
 // delays the first run. In-progress acknowledgements keep a long invocation
 // from being redelivered.
 //
-// Destinations, stateful invocations and the dead-letter view come with
-// the rest of the async issue (#6). A *Queue is safe for concurrent use;
+// When an invocation ends, its onSuccess or onFailure destination (another
+// function, by FC ARN, through this queue; or a NATS subject, nats:<subject>)
+// receives a destination record before the message is acknowledged.
+// Stateful invocations and the dead-letter view come with the rest of the
+// async issue (#6). A *Queue is safe for concurrent use;
 // Start and Shutdown own the workers.
 package queue

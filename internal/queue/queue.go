@@ -2,14 +2,17 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -215,8 +218,9 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 
 // policy is the async config that applies to an invocation.
 type policy struct {
-	maxAttempts int // retries after the first run
-	maxAge      time.Duration
+	maxAttempts          int // retries after the first run
+	maxAge               time.Duration
+	onSuccess, onFailure string // destinations, "" for none
 }
 
 func (q *Queue) policy(service, qualifier, function string) policy {
@@ -227,6 +231,14 @@ func (q *Queue) policy(service, qualifier, function string) policy {
 		}
 		if a := c.Value.MaxAsyncEventAgeInSeconds; a != nil {
 			p.maxAge = time.Duration(*a) * time.Second
+		}
+		if d := c.Value.DestinationConfig; d != nil {
+			if d.OnSuccess != nil {
+				p.onSuccess = d.OnSuccess.Destination
+			}
+			if d.OnFailure != nil {
+				p.onFailure = d.OnFailure.Destination
+			}
 		}
 	}
 	return p
@@ -306,9 +318,21 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		q.retries.Inc()
 		msg.NakWithDelay(backoff(attempt + 1))
 	default:
+		dest, condition := pol.onSuccess, "Success"
 		if res.ErrorType != "" {
 			log.Warn("async invocation failed after its retries", "attempts", attempt+1, "error_type", res.ErrorType)
 			q.failed.Inc()
+			dest, condition = pol.onFailure, "RetriesExhausted"
+		}
+		// The destination gets the record before the invocation is acked:
+		// a crash in between sends it again rather than never (at least
+		// once, as the invocation itself).
+		if dest != "" {
+			if err := q.deliver(ctx, dest, id+"/"+condition, record(id, svc, qual, fn, condition, attempt+1, msg.Data(), res)); err != nil {
+				log.Warn("async destination not reached; retrying the delivery", "destination", dest, "err", err)
+				msg.NakWithDelay(backoff(1))
+				return
+			}
 		}
 		if err := msg.DoubleAck(ctx); err != nil {
 			log.Warn("async ack failed; the invocation may run again", "err", err)
@@ -362,3 +386,77 @@ func backoff(attempt int) time.Duration {
 	d := time.Second << min(attempt-1, 9)
 	return min(max(d, time.Second), 5*time.Minute)
 }
+
+// destinationRecord is what a destination receives, modelled on Lambda's
+// (FC leaves the shape open, spec §3.3).
+type destinationRecord struct {
+	Timestamp      string `json:"timestamp"`
+	RequestContext struct {
+		RequestID              string `json:"requestId"`
+		FunctionARN            string `json:"functionArn"`
+		Condition              string `json:"condition"`
+		ApproximateInvokeCount int    `json:"approximateInvokeCount"`
+	} `json:"requestContext"`
+	RequestPayload  string `json:"requestPayload"`
+	ResponseContext struct {
+		StatusCode    int    `json:"statusCode"`
+		FunctionError string `json:"functionError,omitempty"`
+	} `json:"responseContext"`
+	ResponsePayload string `json:"responsePayload"`
+}
+
+func record(id, service, qualifier, function, condition string, count int, payload []byte, res *invoke.Result) []byte {
+	var r destinationRecord
+	r.Timestamp = time.Now().UTC().Format(time.RFC3339Nano)
+	if qualifier == "" {
+		qualifier = "LATEST"
+	}
+	r.RequestContext.RequestID = id
+	r.RequestContext.FunctionARN = "services/" + service + "." + qualifier + "/functions/" + function
+	r.RequestContext.Condition = condition
+	r.RequestContext.ApproximateInvokeCount = count
+	r.RequestPayload = string(payload)
+	r.ResponseContext.StatusCode = res.StatusCode
+	r.ResponseContext.FunctionError = res.ErrorType
+	r.ResponsePayload = string(res.Body)
+	b, _ := json.Marshal(r) // strings and ints always encode
+	return b
+}
+
+// deliver sends a destination record: to a function (FC's ARN,
+// acs:fc:<region>:<account>:services/<service>.<qualifier>/functions/<f>)
+// through this queue, or to a NATS subject (nats:<subject>). Its ID derives
+// from key (the invocation's request ID and condition), so a redelivery
+// does not run the destination function twice.
+func (q *Queue) deliver(ctx context.Context, dest, key string, rec []byte) error {
+	id := uuid.NewSHA1(destNamespace, []byte(key)).String()
+	if subject, ok := strings.CutPrefix(dest, "nats:"); ok {
+		// Stored and de-duplicated when a stream takes the subject;
+		// otherwise a plain publish, flushed to the server.
+		_, err := q.opts.JS.Publish(ctx, subject, rec, jetstream.WithMsgID(id))
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+			nc := q.opts.JS.Conn()
+			if err := nc.Publish(subject, rec); err != nil {
+				return fmt.Errorf("publish to %s: %w", subject, err)
+			}
+			return nc.FlushWithContext(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("publish to %s: %w", subject, err)
+		}
+		return nil
+	}
+	i := strings.Index(dest, ":services/")
+	if !strings.HasPrefix(dest, "acs:fc:") || i < 0 {
+		return fmt.Errorf("destination %q is not supported: use an FC function ARN or nats:<subject>", dest)
+	}
+	path := dest[i+len(":services/"):] // <service>[.<qualifier>]/functions/<function>
+	svcq, fn, ok := strings.Cut(path, "/functions/")
+	if !ok {
+		return fmt.Errorf("destination %q names no function", dest)
+	}
+	svc, qual := fc.SplitQualifier(svcq)
+	return q.Enqueue(ctx, Invocation{Service: svc, Qualifier: qual, Function: fn, RequestID: id, Payload: rec})
+}
+
+var destNamespace = uuid.MustParse("8d2a1f6e-3c4b-4f0a-9b7e-2f5d6c1a0e93")

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -195,5 +196,83 @@ func TestQueueRefusesBadInput(t *testing.T) {
 				t.Errorf("async invoke = %v, want %d %s", err, c.status, c.code)
 			}
 		})
+	}
+}
+
+func TestQueueDestinations(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, nil)
+	c, ctx := n.Client, t.Context()
+	deploy(t, c) // q/rec
+	for _, name := range []string{"okdest", "faildest"} {
+		if _, _, err := c.CreateFunction(ctx, "q", &fc.FunctionInput{
+			Function: fc.Function{FunctionName: name, Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
+			Code:     &fc.Code{ZipFile: zipBootstrap(t)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.CreateTrigger(ctx, "q", name, &fc.Trigger{TriggerName: "web", TriggerType: "http",
+			TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arn := func(fn string) string {
+		return "acs:fc:local:" + n.Creds.AccountID + ":services/q.LATEST/functions/" + fn
+	}
+	zero := int64(0)
+	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q/functions/rec/async-invoke-config",
+		Body: fc.AsyncConfig{MaxAsyncRetryAttempts: &zero, DestinationConfig: &fc.DestinationConfig{
+			OnSuccess: &fc.Destination{Destination: arn("okdest")}, OnFailure: &fc.Destination{Destination: arn("faildest")}}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	okID := invokeAsync(t, c, "hello", nil).RequestID
+	failID := invokeAsync(t, c, "fail", nil).RequestID
+	type rec struct {
+		RequestContext struct {
+			RequestID, FunctionArn, Condition string
+			ApproximateInvokeCount            int
+		}
+		RequestPayload, ResponsePayload string
+		ResponseContext                 struct{ FunctionError string }
+	}
+	records := func(fn string) []rec {
+		resp, err := http.Get(n.URL + "/2016-08-15/proxy/q/" + fn + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var out []rec
+		for _, line := range strings.Split(string(b), "\n") {
+			if line == "" {
+				continue
+			}
+			var r rec
+			// The recorder appends ":<retry count>" to what it got.
+			if err := json.Unmarshal([]byte(line[:strings.LastIndex(line, ":")]), &r); err != nil {
+				t.Fatalf("%s got %q, not a destination record: %v", fn, line, err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if len(records("okdest")) == 0 || len(records("faildest")) == 0 {
+			return fmt.Errorf("destinations got %d and %d records", len(records("okdest")), len(records("faildest")))
+		}
+		return nil
+	})
+	ok, failed := records("okdest")[0], records("faildest")[0]
+	if ok.RequestContext.RequestID != okID || ok.RequestContext.Condition != "Success" || ok.RequestPayload != "hello" ||
+		ok.ResponsePayload != "ok" || ok.RequestContext.FunctionArn != "services/q.LATEST/functions/rec" {
+		t.Errorf("onSuccess record = %+v", ok)
+	}
+	if failed.RequestContext.RequestID != failID || failed.RequestContext.Condition != "RetriesExhausted" ||
+		failed.RequestPayload != "fail" || failed.ResponseContext.FunctionError != "UnhandledInvocationError" ||
+		failed.RequestContext.ApproximateInvokeCount != 1 {
+		t.Errorf("onFailure record = %+v", failed)
+	}
+	if len(records("okdest")) != 1 || len(records("faildest")) != 1 {
+		t.Errorf("destinations got %d and %d records, want 1 each", len(records("okdest")), len(records("faildest")))
 	}
 }
