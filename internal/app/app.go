@@ -200,6 +200,15 @@ func (a *App) Addr() string {
 	return a.ln.Addr().String()
 }
 
+// NATSURL returns the embedded NATS server's client URL when it listens on
+// TCP (--nats-listen), else "".
+func (a *App) NATSURL() string {
+	if a.broker == nil {
+		return ""
+	}
+	return a.broker.ClientURL()
+}
+
 // Credentials returns the node's account and root key, and whether this
 // start created them (so the CLI prints them once).
 func (a *App) Credentials() (Credentials, bool) { return a.creds, a.created }

@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/openfc/openfc/internal/client"
+	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/testenv"
 )
@@ -274,5 +277,43 @@ func TestQueueDestinations(t *testing.T) {
 	}
 	if len(records("okdest")) != 1 || len(records("faildest")) != 1 {
 		t.Errorf("destinations got %d and %d records, want 1 each", len(records("okdest")), len(records("faildest")))
+	}
+}
+
+// A destination can be a NATS subject: the record is published there.
+func TestQueueNATSDestination(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, func(c *config.Config) { c.NATS.Listen = "127.0.0.1:0" })
+	nc, err := nats.Connect(n.App.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	got := make(chan *nats.Msg, 4)
+	sub, err := nc.ChanSubscribe("results.failed", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	nc.Flush()
+	c := n.Client
+	deploy(t, c)
+	zero := int64(0)
+	if _, err := c.Do(t.Context(), client.Request{Method: "PUT", Path: "/2016-08-15/services/q/functions/rec/async-invoke-config",
+		Body: fc.AsyncConfig{MaxAsyncRetryAttempts: &zero, DestinationConfig: &fc.DestinationConfig{
+			OnFailure: &fc.Destination{Destination: "nats:results.failed"}}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := invokeAsync(t, c, "fail", nil).RequestID
+	select {
+	case m := <-got:
+		var rec struct {
+			RequestContext struct{ RequestID, Condition string }
+		}
+		if err := json.Unmarshal(m.Data, &rec); err != nil || rec.RequestContext.RequestID != id || rec.RequestContext.Condition != "RetriesExhausted" {
+			t.Errorf("NATS destination got %s (%v), want the failure record of %s", m.Data, err, id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no record on the NATS destination within 30 s")
 	}
 }
