@@ -65,8 +65,54 @@
 // (sandbox.NetworkNone). The platform reaches a runtime through the Unix
 // socket in Spec.SocketDir, or, for a runtime listening on TCP, through
 // Instance.Dial, which creates its socket inside the instance's namespace
-// on a locked OS thread. sandbox.NetworkBridge (veth, bridge, NAT, egress
-// policy) is not implemented yet: Start returns sandbox.ErrUnsupported.
+// on a locked OS thread.
+//
+// sandbox.NetworkBridge (bridge_linux.go) adds eth0: one end of a veth pair
+// whose other end is a port of a host bridge (Options.Bridge, "openfc0")
+// in the namespace the node runs in. The bridge holds the gateway, the
+// first address of Options.Subnet (10.99.0.0/16); each instance gets a
+// /32 of it with an on-link route to the gateway and a default route
+// through it, so that all its traffic, to other instances too, goes
+// through the host's policy; the ports are also isolated (bridge port
+// isolation), so no frame goes from one instance to another. The bridge
+// gets a fixed MAC address (a bridge otherwise takes its ports' lowest,
+// which changes as instances come and go) and no IPv6. IP forwarding is
+// enabled in the node's namespace. An inet nftables table named after the
+// bridge, replaced whole in one transaction, holds:
+//   - postrouting: the subnet masqueraded behind the outgoing address;
+//   - prerouting and forward: from the bridge, destinations of
+//     Options.EgressAllow accepted, the nameservers of the instances'
+//     resolv.conf accepted on port 53, then denied: private ranges
+//     (10/8, 172.16/12, 192.168/16), shared address space (100.64/10),
+//     link-local (169.254/16, metadata services), 0/8, 127/8, multicast
+//     and above, and the other instances (in prerouting: once routed, the
+//     kernel would send an ICMP redirect first, which rate-limits the
+//     rejection); anything but IPv4 rejected; the rest (the Internet)
+//     accepted. Towards the bridge only replies pass;
+//   - input: from the bridge only replies, allowed destinations and DNS:
+//     an instance reaches none of the node's addresses;
+//   - output: no ICMP redirects to instances.
+//
+// Denied TCP connections are reset (ECONNREFUSED), anything else gets ICMP
+// "administratively prohibited" (EHOSTUNREACH), so a denied connect fails
+// at once. /etc/resolv.conf of every instance links to
+// /run/resolvconf/resolv.conf, where bridge-mode instances get a copy of the
+// host's (or, when the host's names only a local stub such as
+// systemd-resolved's 127.0.0.53, of /run/systemd/resolve/resolv.conf);
+// for the others it leads nowhere. A nameserver in a private range is
+// reachable on port 53 only; a local-only stub leaves instances without DNS
+// (logged). Other tables of the host still apply: one whose forward policy
+// drops (Docker's) must accept the bridge's traffic.
+//
+// A pool of 8 namespaces, each with its veth and address configured, is
+// filled ahead of demand, so the cold path creates no veth. The bridge
+// mode is set up in New when Options.Network is bridge, else on the first
+// Start of a bridge Spec. When an instance ends its veth pair is deleted
+// (before its namespace is released, while the host end's index is still
+// its) and its address freed. New removes the veths attached to the bridge,
+// the table and the bridge a previous run left; Close removes the pool's
+// veths, the table and the bridge. Two nodes on one machine need different
+// bridges and subnets.
 //
 // # Stop and clean-up
 //

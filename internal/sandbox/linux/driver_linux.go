@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,6 +63,26 @@ type Options struct {
 	// (a mount elsewhere, other than under /opt, makes every start build
 	// the whole root: about 2 ms more). /opt is always one.
 	MountPoints []string
+
+	// Network is the node's mode for instances with Internet access:
+	// sandbox.NetworkBridge sets up the bridge, the nftables table and the
+	// pool of veths now, in New; otherwise (the default, none) that happens
+	// on the first Start of a Spec with Network bridge, which then pays for
+	// its veth. Instances whose Spec says none always get loopback only.
+	Network sandbox.Network
+	// Bridge names the host bridge of bridge-mode instances and the inet
+	// nftables table of their NAT and egress policy; default DefaultBridge.
+	// The driver owns both: New removes a previous run's ports and table,
+	// Close removes them and the bridge. Two nodes on one machine need
+	// different bridges and subnets.
+	Bridge string
+	// Subnet is the private IPv4 subnet of bridge-mode instances (the
+	// bridge takes its first address); default DefaultSubnet.
+	Subnet netip.Prefix
+	// EgressAllow lists destinations bridge-mode instances may reach although
+	// the egress policy denies them: private ranges, link-local, the
+	// node's own addresses, other instances.
+	EgressAllow []netip.Prefix
 }
 
 // Driver starts instances isolated by namespaces, cgroups, seccomp and a
@@ -76,6 +97,10 @@ type Driver struct {
 	uid, gid uint32
 	hostNet  *os.File // the node's network namespace, for Dial
 	nets     *netPool
+
+	bridgeCfg bridgeConfig
+	bridgeMu  sync.Mutex // guards bridge
+	bridge    *bridgeNet // nil until bridge mode is first used
 
 	noTemplate  bool     // tests: always build the whole root
 	mountPoints []string // Options.MountPoints and /opt, cleaned
@@ -120,6 +145,15 @@ func New(opts Options) (*Driver, error) {
 			d.mountPoints = append(d.mountPoints, p)
 		}
 	}
+	switch opts.Network {
+	case "", sandbox.NetworkNone, sandbox.NetworkBridge:
+	default:
+		return nil, fmt.Errorf("sandbox driver linux: network %q is neither none nor bridge: %w", opts.Network, sandbox.ErrInvalidSpec)
+	}
+	d.bridgeCfg = bridgeConfig{name: opts.Bridge, subnet: opts.Subnet, allow: slices.Clone(opts.EgressAllow), stateDir: d.stateDir}
+	if err := d.bridgeCfg.check(); err != nil {
+		return nil, fmt.Errorf("sandbox driver linux: %w: %w", err, sandbox.ErrInvalidSpec)
+	}
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("sandbox driver linux: needs root: %w", sandbox.ErrUnsupported)
 	}
@@ -157,6 +191,12 @@ func New(opts Options) (*Driver, error) {
 		d.Close()
 		return nil, fmt.Errorf("sandbox driver linux: %w", err)
 	}
+	if opts.Network == sandbox.NetworkBridge {
+		if _, err := d.bridgeNet(); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("sandbox driver linux: %w", err)
+		}
+	}
 	// Build the template of the host root now, off the first cold start.
 	if _, err := d.template(""); err != nil {
 		d.Close()
@@ -173,7 +213,14 @@ func (d *Driver) Close() error {
 	if d.nets != nil {
 		d.nets.close()
 	}
-	errs := []error{d.init.Close(), d.hostNet.Close(), d.cgroups.removeParent()}
+	var errs []error
+	d.bridgeMu.Lock()
+	if d.bridge != nil {
+		errs = append(errs, d.bridge.close())
+		d.bridge = nil
+	}
+	d.bridgeMu.Unlock()
+	errs = append(errs, d.init.Close(), d.hostNet.Close(), d.cgroups.removeParent())
 	d.mu.Lock()
 	for _, f := range d.templates {
 		errs = append(errs, f.Close())
@@ -259,8 +306,29 @@ func (d *Driver) template(rootfs string) (*os.File, error) {
 	return f, nil
 }
 
-// removeLeftovers kills and removes the instance cgroups a previous run left.
+// bridgeNet returns the bridge mode, set up on first use.
+func (d *Driver) bridgeNet() (*bridgeNet, error) {
+	d.bridgeMu.Lock()
+	defer d.bridgeMu.Unlock()
+	if d.bridge == nil {
+		b, err := newBridgeNet(d.bridgeCfg, d.hostNet, d.log)
+		if err != nil {
+			return nil, err
+		}
+		d.bridge = b
+	}
+	return d.bridge, nil
+}
+
+// removeLeftovers kills and removes the instance cgroups a previous run
+// left, and the veths and nftables table of its bridge (the bridge itself
+// is taken over when bridge mode is used, removed otherwise). Failing to
+// look at the network (a kernel without nf_tables) is only logged: it
+// matters to the bridge mode, whose set-up fails then.
 func (d *Driver) removeLeftovers() error {
+	if err := removeBridgeNet(d.bridgeCfg.name, true); err != nil {
+		d.log.Warn("remove leftover sandbox network", "bridge", d.bridgeCfg.name, "err", err)
+	}
 	groups, err := d.cgroups.leftovers()
 	if err != nil {
 		return err
@@ -287,10 +355,6 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance
 	}
 	if err := spec.Check(); err != nil {
 		return nil, fmt.Errorf("start instance: %w", err)
-	}
-	if spec.Network == sandbox.NetworkBridge {
-		// TODO(sandbox): veth pool, bridge, NAT and egress policy (#3).
-		return nil, fmt.Errorf("start instance %s: network bridge: %w", spec.ID, sandbox.ErrUnsupported)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start instance %s: %w", spec.ID, err)
@@ -321,9 +385,19 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance
 }
 
 func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, error) {
+	var bridge *bridgeNet
+	if spec.Network == sandbox.NetworkBridge {
+		var err error
+		if bridge, err = d.bridgeNet(); err != nil {
+			return nil, err
+		}
+	}
 	ops, err := d.instanceOps(spec)
 	if err != nil {
 		return nil, err
+	}
+	if bridge != nil {
+		ops = append(ops, bindOp(bridge.resolvDir, resolvMount, roFlags, false))
 	}
 	var tmpl *os.File
 	if d.fastOK(spec) && !d.noTemplate {
@@ -384,7 +458,15 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 	case spec.SocketDir != "":
 		in.addr = "unix:" + filepath.Join(spec.SocketDir, sandbox.SocketName)
 	}
-	netns, err := d.nets.get()
+	var netns *os.File
+	if bridge != nil {
+		var slot *vethSlot
+		if slot, err = bridge.get(); err == nil {
+			in.bridge, in.slot, netns = bridge, slot, slot.ns
+		}
+	} else {
+		netns, err = d.nets.get()
+	}
 	if err != nil {
 		if rerr := cg.remove(); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -398,7 +480,13 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 			if rerr := cg.remove(); rerr != nil {
 				err = errors.Join(err, rerr)
 			}
-			netns.Close()
+			if in.slot != nil {
+				if rerr := in.bridge.release(in.slot); rerr != nil {
+					err = errors.Join(err, rerr)
+				}
+			} else {
+				netns.Close()
+			}
 		}
 		return nil, err
 	}
@@ -547,7 +635,12 @@ func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
 	}
 	var cleanup []error
 	in.nsMu.Lock() // wait for Dials in the namespace
-	cleanup = append(cleanup, in.netns.Close())
+	if in.slot != nil {
+		// The veth pair goes first, while the namespace is held.
+		cleanup = append(cleanup, in.bridge.release(in.slot))
+	} else {
+		cleanup = append(cleanup, in.netns.Close())
+	}
 	in.netns = nil
 	in.nsMu.Unlock()
 	if err := in.cg.remove(); err != nil {

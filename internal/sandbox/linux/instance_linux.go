@@ -31,6 +31,9 @@ type instance struct {
 	nsMu  sync.RWMutex
 	netns *os.File // the instance's network namespace, nil once ended
 
+	bridge *bridgeNet // bridge mode: where slot goes back
+	slot   *vethSlot  // bridge mode: netns, veth and address
+
 	done chan struct{} // closed by supervise once exit and cleanupErr are set
 
 	// mu guards stopped, exit and cleanupErr.

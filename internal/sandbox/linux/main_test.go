@@ -22,6 +22,12 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if dir := os.Getenv(envCodeDir); dir != "" {
+		// A test binary re-executed by a test (bridge_linux_test.go) uses
+		// its parent's helper.
+		codeDir = dir
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "openfc-linux-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

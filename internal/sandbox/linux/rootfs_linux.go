@@ -38,6 +38,10 @@ var hostEtc = []string{
 // runtime root file system.
 var generatedEtc = map[string]bool{"passwd": true, "group": true, "hosts": true, "hostname": true, "nsswitch.conf": true, "resolv.conf": true}
 
+// resolvMount is where bridge-mode instances get a folder holding a copy of
+// the host's resolv.conf; /etc/resolv.conf links there.
+const resolvMount = "/run/resolvconf"
+
 // devices are bound from the host's /dev.
 var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 
@@ -115,6 +119,9 @@ func (d *Driver) sharedOps(rootfs string) ([]op, error) {
 		fileOp("/etc/passwd", 0o644, fmt.Sprintf("sandbox:x:%d:%d:sandbox:/tmp:/usr/sbin/nologin\n", d.uid, d.gid)),
 		fileOp("/etc/group", 0o644, fmt.Sprintf("sandbox:x:%d:\n", d.gid)),
 		fileOp("/etc/nsswitch.conf", 0o644, "passwd: files\ngroup: files\nhosts: files dns\n"),
+		// Bridge-mode instances get the host's on resolvMount; for others
+		// it leads nowhere (no DNS, as before).
+		symlinkOp(resolvMount+"/resolv.conf", "/etc/resolv.conf"),
 	)
 
 	// /dev, read-only once its entries are in place.
@@ -140,6 +147,7 @@ func (d *Driver) sharedOps(rootfs string) ([]op, error) {
 		mkdirOp("/tmp", 0o1777),
 		mkdirOp(sandbox.CodeMount, 0o755),
 		mkdirOp(sandbox.SocketMount, 0o755),
+		mkdirOp(resolvMount, 0o755),
 	)
 	for _, p := range d.mountPoints {
 		ops = append(ops, mkdirOp(p, 0o755))
