@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/openfc/openfc/internal/fc"
 )
@@ -25,7 +26,20 @@ func (s *Server) getProvisionConfig(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return writeItem(w, it.ETag, it.Value)
+	return writeItem(w, it.ETag, s.withCurrent(it.Value))
+}
+
+// withCurrent returns a copy of c with current, the provisioned instances
+// up on this node (the stored value is shared and never modified).
+func (s *Server) withCurrent(c *fc.ProvisionConfig) *fc.ProvisionConfig {
+	out := *c
+	if s.invoker == nil {
+		return &out
+	}
+	if parts := strings.Split(c.Resource, "#"); len(parts) == 4 {
+		out.Current = int64(s.invoker.ProvisionCurrent(parts[1], parts[2], parts[3]))
+	}
+	return &out
 }
 
 func (s *Server) listProvisionConfigs(w http.ResponseWriter, r *http.Request) error {
@@ -37,9 +51,10 @@ func (s *Server) listProvisionConfigs(w http.ResponseWriter, r *http.Request) er
 	if q.Get("qualifier") != "" && q.Get("serviceName") == "" {
 		return fc.InvalidArgument("qualifier needs serviceName")
 	}
-	cs, next := s.store.ListProvisionConfigs(q.Get("serviceName"), q.Get("qualifier"), p)
-	if cs == nil {
-		cs = []*fc.ProvisionConfig{}
+	stored, next := s.store.ListProvisionConfigs(q.Get("serviceName"), q.Get("qualifier"), p)
+	cs := make([]*fc.ProvisionConfig, len(stored))
+	for i, c := range stored {
+		cs[i] = s.withCurrent(c)
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		ProvisionConfigs []*fc.ProvisionConfig `json:"provisionConfigs"`

@@ -56,6 +56,7 @@ type App struct {
 	sched       *scheduler.Scheduler
 	queue       *queue.Queue
 	timers      atomic.Pointer[trigger.Timers]
+	provisioner atomic.Pointer[invoke.Provisioner]
 	registry    *prometheus.Registry
 	closeDriver func() error
 	blobs       *blob.Store
@@ -130,6 +131,16 @@ func (a *App) Start(ctx context.Context) (err error) {
 			if t := a.timers.Load(); t != nil && strings.HasPrefix(key, "trg.") {
 				t.Changed()
 			}
+			// Provisioned instances follow their configs, and new
+			// revisions of functions.
+			if p := a.provisioner.Load(); p != nil {
+				for _, prefix := range []string{"prov.", "fn.", "svc.", "alias."} {
+					if strings.HasPrefix(key, prefix) {
+						p.Changed()
+						break
+					}
+				}
+			}
 		},
 		RuntimeAvailable: func(name string) error {
 			rt, ok := runtimes.Lookup(name)
@@ -154,6 +165,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := a.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start async queue: %w", err)
 	}
+	prov := invoke.NewProvisioner(invoker, a.store, a.logger)
+	if err := prov.Start(ctx); err != nil {
+		return fmt.Errorf("start provisioner: %w", err)
+	}
+	a.provisioner.Store(prov)
 	timers := trigger.NewTimers(trigger.TimerOptions{Store: a.store, Queue: a.queue, Logger: a.logger})
 	if err := timers.Start(ctx); err != nil {
 		return fmt.Errorf("start timer triggers: %w", err)
@@ -232,6 +248,11 @@ func (a *App) stop(ctx context.Context) error {
 		}
 	} else if a.ln != nil {
 		a.ln.Close()
+	}
+	if p := a.provisioner.Load(); p != nil {
+		if err := p.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if t := a.timers.Load(); t != nil {
 		if err := t.Shutdown(ctx); err != nil {

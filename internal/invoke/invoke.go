@@ -185,6 +185,12 @@ func acquireError(spec *scheduler.Spec, err error) error {
 // resolve picks the version a call runs (alias weights per request) and
 // returns its cached scheduler spec.
 func (iv *Invoker) resolve(req *Request) (*scheduler.Spec, *store.FunctionRecord, error) {
+	return iv.resolveSpec(req, false)
+}
+
+// resolveSpec resolves like resolve; mainOnly takes an alias's main
+// version, ignoring its canary weights (provisioning).
+func (iv *Invoker) resolveSpec(req *Request, mainOnly bool) (*scheduler.Spec, *store.FunctionRecord, error) {
 	q := req.Qualifier
 	version := ""
 	if q != "" && q != "LATEST" {
@@ -195,7 +201,10 @@ func (iv *Invoker) resolve(req *Request) (*scheduler.Spec, *store.FunctionRecord
 			if err != nil {
 				return nil, nil, err
 			}
-			version = pickVersion(a.Value)
+			version = a.Value.VersionID
+			if !mainOnly {
+				version = pickVersion(a.Value)
+			}
 		}
 	}
 	var svcETag string

@@ -66,6 +66,10 @@ type Pool struct {
 	timer    *time.Timer // fires at the next keep-alive or lifetime expiry
 
 	stops sync.WaitGroup // instance stops in flight, which Drain waits for
+
+	// min is the number of provisioned instances: kept warm, exempt from
+	// the keep-alive, started in the background when missing.
+	min int
 }
 
 type entry struct {
@@ -289,6 +293,9 @@ func (p *Pool) watch(e *entry) {
 	if removed && p.opts.Stopped != nil {
 		p.opts.Stopped(e.inst)
 	}
+	if removed {
+		p.fill()
+	}
 }
 
 func (p *Pool) removeLocked(e *entry) bool {
@@ -335,14 +342,18 @@ func (p *Pool) release(e *entry, healthy bool) {
 	p.addStopsLocked(stop)
 	p.mu.Unlock()
 	p.stopAll(stop)
+	if len(stop) > 0 {
+		p.fill() // a provisioned instance was recycled: replace it
+	}
 }
 
 // armLocked sets the timer to the next idle or lifetime expiry.
 func (p *Pool) armLocked(now time.Time) {
 	var next time.Time
-	for _, e := range p.insts {
+	protected := len(p.insts) - p.min
+	for i, e := range p.insts {
 		var at time.Time
-		if e.inflight == 0 {
+		if e.inflight == 0 && i < protected {
 			at = e.lastUsed.Add(p.opts.KeepAlive)
 		}
 		if life := e.started.Add(p.opts.MaxLifetime); e.inflight == 0 && (at.IsZero() || life.Before(at)) {
@@ -373,8 +384,13 @@ func (p *Pool) reap() {
 	p.mu.Lock()
 	var stop []*entry
 	keep := p.insts[:0]
-	for _, e := range p.insts {
-		if e.inflight == 0 && (now.Sub(e.lastUsed) >= p.opts.KeepAlive || now.Sub(e.started) >= p.opts.MaxLifetime || e.retired) {
+	// Provisioned instances do not idle out: the min most recently used
+	// (the end of the list) are kept whatever their idle time.
+	protected := len(p.insts) - p.min
+	for i, e := range p.insts {
+		aged := now.Sub(e.started) >= p.opts.MaxLifetime
+		idle := now.Sub(e.lastUsed) >= p.opts.KeepAlive && i < protected
+		if e.inflight == 0 && (idle || aged || e.retired) {
 			stop = append(stop, e)
 			continue
 		}
@@ -385,6 +401,71 @@ func (p *Pool) reap() {
 	p.addStopsLocked(stop)
 	p.mu.Unlock()
 	p.stopAll(stop)
+	p.fill()
+}
+
+// SetMin sets the number of provisioned instances: the pool starts
+// instances in the background until it has n, and keeps n of them warm.
+func (p *Pool) SetMin(n int) {
+	p.mu.Lock()
+	p.min = n
+	p.armLocked(time.Now())
+	p.mu.Unlock()
+	p.fill()
+}
+
+// Min returns the number of provisioned instances asked for.
+func (p *Pool) Min() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.min
+}
+
+// fill starts idle instances until the pool holds min of them.
+func (p *Pool) fill() {
+	p.mu.Lock()
+	missing := p.min - len(p.insts) - p.starting
+	if p.draining || missing <= 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.starting += missing
+	p.mu.Unlock()
+	for range missing {
+		p.stops.Go(func() { // counted like stops, so Drain waits for it
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			inst, err := p.opts.Start(ctx)
+			p.mu.Lock()
+			p.starting--
+			if err != nil {
+				p.mu.Unlock()
+				p.logger.Warn("provisioned instance failed to start", "err", err)
+				return
+			}
+			now := time.Now()
+			e := &entry{inst: inst, lastUsed: now, started: now}
+			if p.draining {
+				e.retired = true
+			}
+			p.insts = append(p.insts, e)
+			// Callers waiting for a slot take it at once.
+			for e.inflight < p.opts.Concurrency && len(p.waiters) > 0 && !e.retired {
+				w := p.waiters[0]
+				p.waiters = p.waiters[1:]
+				e.inflight++
+				w.ch <- e
+			}
+			var stop []*entry
+			if e.retired && e.inflight == 0 && p.removeLocked(e) {
+				stop = p.addStopsLocked([]*entry{e})
+			}
+			p.armLocked(now)
+			p.mu.Unlock()
+			p.stopAll(stop)
+			go p.watch(e)
+		})
+	}
 }
 
 // stopAll stops instances in the background. Callers count them in
@@ -416,6 +497,10 @@ func (p *Pool) addStopsLocked(es []*entry) []*entry {
 // memory for another function, and reports whether there was one.
 func (p *Pool) EvictIdle() bool {
 	p.mu.Lock()
+	if len(p.insts) <= p.min {
+		p.mu.Unlock()
+		return false // provisioned instances are not evicted
+	}
 	for _, e := range p.insts {
 		if e.inflight == 0 {
 			p.removeLocked(e)
@@ -435,6 +520,9 @@ func (p *Pool) EvictIdle() bool {
 func (p *Pool) OldestIdle() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.insts) <= p.min {
+		return time.Time{}
+	}
 	for _, e := range p.insts {
 		if e.inflight == 0 {
 			return e.lastUsed

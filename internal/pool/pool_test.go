@@ -324,3 +324,44 @@ func TestPoolStartFailureWakesWaiters(t *testing.T) {
 		}
 	})
 }
+
+func TestPoolProvisionedInstances(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &starter{}
+		p := New(Options{Start: st.start, KeepAlive: time.Minute})
+		defer p.Drain(context.Background())
+		p.SetMin(2)
+		synctest.Wait()
+		if n := p.Stats().Instances; n != 2 {
+			t.Fatalf("after SetMin(2): %d instances, want 2", n)
+		}
+		// The first call is warm: it takes a provisioned instance.
+		s, err := p.Acquire(context.Background())
+		if err != nil || s.Cold {
+			t.Fatalf("Acquire = %+v, %v; want a warm provisioned slot", s, err)
+		}
+		s.Release(true)
+		// They outlive the keep-alive, and are not evicted for others.
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if n := p.Stats().Instances; n != 2 {
+			t.Errorf("after the keep-alive: %d instances, want the 2 provisioned", n)
+		}
+		if p.EvictIdle() {
+			t.Errorf("EvictIdle evicted a provisioned instance")
+		}
+		// A crashed one is replaced.
+		st.insts[0].crash()
+		synctest.Wait()
+		if n, started := p.Stats().Instances, st.count(); n != 2 || started != 3 {
+			t.Errorf("after a crash: %d instances, %d started; want 2 and 3", n, started)
+		}
+		// Released: they idle out like any other.
+		p.SetMin(0)
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if n := p.Stats().Instances; n != 0 {
+			t.Errorf("after SetMin(0) and the keep-alive: %d instances, want 0", n)
+		}
+	})
+}

@@ -558,3 +558,20 @@ func copyFile(src, dst string, d fs.DirEntry) error {
 	}
 	return out.Close()
 }
+
+// Provision keeps n instances of spec warm (provisioned instances); 0
+// releases them to the keep-alive.
+func (s *Scheduler) Provision(spec *Spec, n int) {
+	s.poolFor(spec).SetMin(n)
+}
+
+// Provisioned returns how many of spec's provisioned instances are up.
+func (s *Scheduler) Provisioned(spec *Spec) int {
+	s.mu.Lock()
+	pe := s.pools[spec.functionKey()]
+	s.mu.Unlock()
+	if pe == nil || pe.revision != spec.Revision {
+		return 0
+	}
+	return min(pe.pool.Stats().Instances, pe.pool.Min())
+}

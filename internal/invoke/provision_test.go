@@ -1,0 +1,64 @@
+package invoke_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/openfc/openfc/internal/client"
+	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/testenv"
+)
+
+// TestProvisionedInstances: a provision config's target instances are
+// started and kept warm (GetProvisionConfig's current reaches the target),
+// the first call is served warm, and target 0 releases them.
+func TestProvisionedInstances(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, nil)
+	c, ctx := n.Client, t.Context()
+	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	createFunction(t, c, "demo", fc.Function{FunctionName: "f", Runtime: "python3", Handler: "index.handler"},
+		map[string]string{"index.py": "def handler(event, context):\n    return 'warm'\n"})
+	put := func(target int64) {
+		t.Helper()
+		if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/demo.LATEST/functions/f/provision-config",
+			Body: fc.ProvisionConfig{Target: &target}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current := func() int64 {
+		var pc fc.ProvisionConfig
+		if _, err := c.Do(ctx, client.Request{Method: "GET", Path: "/2016-08-15/services/demo.LATEST/functions/f/provision-config"}, &pc); err != nil {
+			t.Fatal(err)
+		}
+		return pc.Current
+	}
+	put(2)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if cur := current(); cur != 2 {
+			return fmt.Errorf("current = %d, want 2", cur)
+		}
+		return nil
+	})
+	got := invoke(t, c, "demo", "", "f", "", nil)
+	if got.status != 200 || got.body != "warm" || got.header.Get("X-Openfc-Cold-Start") != "false" {
+		t.Errorf("first call = %d %q cold=%s; want a warm provisioned instance", got.status, got.body, got.header.Get("X-Openfc-Cold-Start"))
+	}
+	var list struct{ ProvisionConfigs []fc.ProvisionConfig }
+	if _, err := c.Do(ctx, client.Request{Method: "GET", Path: "/2016-08-15/provision-configs"}, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.ProvisionConfigs) != 1 || list.ProvisionConfigs[0].Current != 2 || *list.ProvisionConfigs[0].Target != 2 {
+		t.Errorf("ListProvisionConfigs = %+v", list.ProvisionConfigs)
+	}
+	put(0)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if cur := current(); cur != 0 {
+			return fmt.Errorf("current = %d after target 0", cur)
+		}
+		return nil
+	})
+}
