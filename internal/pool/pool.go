@@ -265,13 +265,18 @@ func (p *Pool) start(ctx context.Context) (*Slot, error) {
 		p.mu.Unlock()
 		return nil, err
 	}
+	e := p.addLocked(inst, 1)
+	p.mu.Unlock()
+	go p.watch(e)
+	return &Slot{p: p, e: e, Cold: true, StartDuration: d}, nil
+}
+
+// addLocked adds a started instance with taken slots already in use and
+// hands its other slots to waiting callers; p.mu must be held.
+func (p *Pool) addLocked(inst Instance, taken int) *entry {
 	now := time.Now()
-	e := &entry{inst: inst, inflight: 1, lastUsed: now, started: now}
-	if p.draining {
-		e.retired = true
-	}
+	e := &entry{inst: inst, inflight: taken, lastUsed: now, started: now, retired: p.draining}
 	p.insts = append(p.insts, e)
-	// Waiters can share the new instance's other slots.
 	for e.inflight < p.opts.Concurrency && len(p.waiters) > 0 && !e.retired {
 		w := p.waiters[0]
 		p.waiters = p.waiters[1:]
@@ -279,9 +284,7 @@ func (p *Pool) start(ctx context.Context) (*Slot, error) {
 		w.ch <- e
 	}
 	p.armLocked(now)
-	p.mu.Unlock()
-	go p.watch(e)
-	return &Slot{p: p, e: e, Cold: true, StartDuration: d}, nil
+	return e
 }
 
 // watch removes an instance that ended on its own.
@@ -443,24 +446,12 @@ func (p *Pool) fill() {
 				p.logger.Warn("provisioned instance failed to start", "err", err)
 				return
 			}
-			now := time.Now()
-			e := &entry{inst: inst, lastUsed: now, started: now}
-			if p.draining {
-				e.retired = true
-			}
-			p.insts = append(p.insts, e)
 			// Callers waiting for a slot take it at once.
-			for e.inflight < p.opts.Concurrency && len(p.waiters) > 0 && !e.retired {
-				w := p.waiters[0]
-				p.waiters = p.waiters[1:]
-				e.inflight++
-				w.ch <- e
-			}
+			e := p.addLocked(inst, 0)
 			var stop []*entry
-			if e.retired && e.inflight == 0 && p.removeLocked(e) {
+			if e.retired && p.removeLocked(e) {
 				stop = p.addStopsLocked([]*entry{e})
 			}
-			p.armLocked(now)
 			p.mu.Unlock()
 			p.stopAll(stop)
 			go p.watch(e)
