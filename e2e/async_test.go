@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"archive/zip"
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -19,23 +15,6 @@ import (
 	"github.com/openfc/openfc/internal/testenv"
 )
 
-// counter is a custom runtime that remembers the events it ran and lists
-// them on its HTTP trigger.
-const counter = `#!/usr/bin/python3
-import http.server, threading
-seen, lock = [], threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get('content-length') or 0)).decode()
-        with lock: seen.append(body)
-        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')
-    def do_GET(self):
-        with lock: out = '\n'.join(seen).encode()
-        self.send_response(200); self.send_header('content-length', str(len(out))); self.end_headers(); self.wfile.write(out)
-http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
-`
-
 // TestAsyncSurvivesKill9: async invocations accepted (202) by a node that is
 // then killed with SIGKILL before running them all run once the node is
 // back on the same data.
@@ -47,16 +26,9 @@ func TestAsyncSurvivesKill9(t *testing.T) {
 	if _, _, err := s.Client.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, _ := zw.CreateHeader(h)
-	w.Write([]byte(counter))
-	zw.Close()
 	if _, _, err := s.Client.CreateFunction(ctx, "q", &fc.FunctionInput{
 		Function: fc.Function{FunctionName: "count", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: base64.StdEncoding.EncodeToString(buf.Bytes())},
+		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,13 +57,7 @@ func TestAsyncSurvivesKill9(t *testing.T) {
 
 	s2 := startServer(t, serverOptions{DataDir: dataDir})
 	testenv.Eventually(t, 90*time.Second, func() error {
-		resp, err := http.Get(s2.Endpoint + "/2016-08-15/proxy/q/count/")
-		if err != nil {
-			return err
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		got := strings.Fields(string(b))
+		got, _ := testenv.Recorded(t, s2.Endpoint+"/2016-08-15/proxy/q/count/")
 		sort.Strings(got)
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			return fmt.Errorf("after the restart the function ran %d of %d events: %q", len(got), n, got)
@@ -118,16 +84,9 @@ func TestTimerOncePerPlatform(t *testing.T) {
 	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "tm"}); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, _ := zw.CreateHeader(h)
-	w.Write([]byte(counter))
-	zw.Close()
 	if _, _, err := c.CreateFunction(ctx, "tm", &fc.FunctionInput{
 		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: base64.StdEncoding.EncodeToString(buf.Bytes())},
+		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +107,8 @@ func TestTimerOncePerPlatform(t *testing.T) {
 	ticks := func() (all []string, dup string) {
 		seen := map[string]bool{}
 		for _, s := range []*server{n1, n2} {
-			resp, err := http.Get(s.Endpoint + "/2016-08-15/proxy/tm/rec/")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			for _, line := range strings.Fields(string(b)) {
+			events, _ := testenv.Recorded(t, s.Endpoint+"/2016-08-15/proxy/tm/rec/")
+			for _, line := range events {
 				var e struct{ TriggerTime string }
 				json.Unmarshal([]byte(line), &e)
 				if seen[e.TriggerTime] {

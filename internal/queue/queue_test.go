@@ -1,14 +1,10 @@
 package queue_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,44 +18,6 @@ import (
 	"github.com/openfc/openfc/internal/testenv"
 )
 
-// recorder is a custom runtime that records the events it is invoked with
-// (and their x-fc-retry-count) and answers its HTTP trigger with them, one
-// "event:retry" a line. The event "fail" fails.
-const recorder = `#!/usr/bin/python3
-import http.server, threading
-seen = []
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get('content-length') or 0)).decode()
-        with lock:
-            seen.append('%s:%s' % (body, self.headers.get('x-fc-retry-count')))
-        if body == 'fail':
-            self.send_response(500); self.end_headers(); self.wfile.write(b'{"errorMessage":"failed on purpose"}'); return
-        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')
-    def do_GET(self):
-        with lock:
-            out = '\n'.join(seen).encode()
-        self.send_response(200); self.send_header('content-length', str(len(out))); self.end_headers(); self.wfile.write(out)
-http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
-`
-
-func zipBootstrap(t *testing.T) string {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte(recorder))
-	zw.Close()
-	return base64.StdEncoding.EncodeToString(buf.Bytes())
-}
-
 // deploy creates the recorder function, one instance at most, with an
 // anonymous HTTP trigger to read what it saw.
 func deploy(t *testing.T, c *client.Client) {
@@ -70,7 +28,7 @@ func deploy(t *testing.T, c *client.Client) {
 	}
 	if _, _, err := c.CreateFunction(ctx, "q", &fc.FunctionInput{
 		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: zipBootstrap(t)},
+		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -102,22 +60,11 @@ func invokeAsync(t *testing.T, c *client.Client, payload string, h http.Header) 
 	return r
 }
 
-// seen returns what the recorder saw, asking through its HTTP trigger.
+// seen returns what the recorder saw, "<event>:<retry count>" each.
 func seen(t *testing.T, url string) []string {
 	t.Helper()
-	resp, err := http.Get(url + "/2016-08-15/proxy/q/rec/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("read the recorder = %d %s", resp.StatusCode, b)
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	return strings.Split(string(b), "\n")
+	_, lines := testenv.Recorded(t, url+"/2016-08-15/proxy/q/rec/")
+	return lines
 }
 
 func TestQueueRunsAsyncInvocations(t *testing.T) {
@@ -174,7 +121,7 @@ func TestQueueRefusesBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, err := n.Client.CreateFunction(ctx, "q", &fc.FunctionInput{
-		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x"}, Code: &fc.Code{ZipFile: zipBootstrap(t)},
+		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x"}, Code: &fc.Code{ZipFile: testenv.RecorderZip(t)},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +157,7 @@ func TestQueueDestinations(t *testing.T) {
 	for _, name := range []string{"okdest", "faildest"} {
 		if _, _, err := c.CreateFunction(ctx, "q", &fc.FunctionInput{
 			Function: fc.Function{FunctionName: name, Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-			Code:     &fc.Code{ZipFile: zipBootstrap(t)},
+			Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -239,21 +186,12 @@ func TestQueueDestinations(t *testing.T) {
 		ResponseContext                 struct{ FunctionError string }
 	}
 	records := func(fn string) []rec {
-		resp, err := http.Get(n.URL + "/2016-08-15/proxy/q/" + fn + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		events, _ := testenv.Recorded(t, n.URL+"/2016-08-15/proxy/q/"+fn+"/")
 		var out []rec
-		for _, line := range strings.Split(string(b), "\n") {
-			if line == "" {
-				continue
-			}
+		for _, e := range events {
 			var r rec
-			// The recorder appends ":<retry count>" to what it got.
-			if err := json.Unmarshal([]byte(line[:strings.LastIndex(line, ":")]), &r); err != nil {
-				t.Fatalf("%s got %q, not a destination record: %v", fn, line, err)
+			if err := json.Unmarshal([]byte(e), &r); err != nil {
+				t.Fatalf("%s got %q, not a destination record: %v", fn, e, err)
 			}
 			out = append(out, r)
 		}

@@ -1,37 +1,14 @@
 package trigger_test
 
 import (
-	"archive/zip"
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/testenv"
 )
-
-// timerRecorder is a custom runtime that keeps the events it ran and lists
-// them, one a line, on GET.
-const timerRecorder = `#!/usr/bin/python3
-import http.server, threading
-seen, lock = [], threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a): pass
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get('content-length') or 0)).decode()
-        with lock: seen.append(body)
-        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')
-    def do_GET(self):
-        with lock: out = '\n'.join(seen).encode()
-        self.send_response(200); self.send_header('content-length', str(len(out))); self.end_headers(); self.wfile.write(out)
-http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
-`
 
 func TestTimerTrigger(t *testing.T) {
 	testenv.RequireRoot(t)
@@ -40,16 +17,9 @@ func TestTimerTrigger(t *testing.T) {
 	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "tm"}); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, _ := zw.CreateHeader(h)
-	w.Write([]byte(timerRecorder))
-	zw.Close()
 	if _, _, err := c.CreateFunction(ctx, "tm", &fc.FunctionInput{
 		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: base64.StdEncoding.EncodeToString(buf.Bytes())},
+		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,16 +33,11 @@ func TestTimerTrigger(t *testing.T) {
 	}
 	type event struct{ TriggerTime, TriggerName, Payload string }
 	events := func() []event {
-		resp, err := http.Get(n.URL + "/2016-08-15/proxy/tm/rec/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		raw, _ := testenv.Recorded(t, n.URL+"/2016-08-15/proxy/tm/rec/")
 		var out []event
-		for _, line := range strings.Fields(strings.ReplaceAll(string(b), " ", "_")) {
+		for _, line := range raw {
 			var e event
-			if err := json.Unmarshal([]byte(strings.ReplaceAll(line, "_", " ")), &e); err != nil {
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
 				t.Fatalf("timer event %q is not FC's JSON: %v", line, err)
 			}
 			out = append(out, e)
