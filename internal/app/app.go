@@ -296,6 +296,9 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 	if err := os.MkdirAll(run, 0o755); err != nil {
 		return nil, fmt.Errorf("create run dir: %w", err)
 	}
+	if a.cfg.Instances.Network == scheduler.NetworkBridge && sandboxKind(a.cfg) != "linux" {
+		return nil, errors.New("sandbox-network bridge needs the linux sandbox (root on Linux)")
+	}
 	driver, closeDriver, err := a.newDriver(run)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox driver: %w", err)
@@ -308,6 +311,7 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 	a.sched, err = scheduler.New(scheduler.Options{
 		Driver: driver, Blobs: a.blobs, Interpreters: interpreters(a.cfg), WorkDir: run,
 		CodeWorkDir: filepath.Join(a.cfg.DataDir, "instances"), Prewarm: a.cfg.Instances.Prewarm,
+		Network:      a.cfg.Instances.Network,
 		MemoryBudget: budget, MaxInstances: a.cfg.Instances.MaxInstances,
 		KeepAlive: a.cfg.Instances.KeepAlive, MaxLifetime: a.cfg.Instances.MaxLifetime,
 		Registerer: a.registry, Logger: a.logger,

@@ -10,6 +10,10 @@ import (
 )
 
 func newLinuxDriver(a *App, run string) (sandbox.Driver, func() error, error) {
+	allow, err := a.cfg.Instances.EgressAllowPrefixes()
+	if err != nil {
+		return nil, nil, err
+	}
 	d, err := linux.New(linux.Options{
 		Logger:       a.logger,
 		StateDir:     filepath.Join(run, "sandbox"),
@@ -22,6 +26,10 @@ func newLinuxDriver(a *App, run string) (sandbox.Driver, func() error, error) {
 		// contention the platform does not starve the code it serves;
 		// among themselves instances share by memory size.
 		ParentCPUShares: uint64(8 * 1024 * runtime.NumCPU()),
+		// bridge: the bridge, NAT and veth pool are set up now, not on the
+		// first call of a function with internetAccess.
+		Network:     sandbox.Network(a.cfg.Instances.Network),
+		EgressAllow: allow,
 	})
 	if err != nil {
 		return nil, nil, err

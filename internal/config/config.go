@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -79,6 +80,39 @@ type Instances struct {
 	// (Unix socket paths are limited to 108 bytes). Default
 	// /run/openfc/<hash of data-dir>.
 	RunDir string `yaml:"runDir"`
+	// Network is what a service's internetAccess means with the linux
+	// sandbox: none (the default: loopback only, the flag is only stored)
+	// or bridge (a veth onto a host bridge with NAT and an egress policy
+	// denying private ranges, link-local, the host and other instances).
+	Network string `yaml:"network"`
+	// EgressAllow lists the IPv4 prefixes (CIDR) bridge-mode instances may
+	// reach although the egress policy denies them, e.g. a database on
+	// the private network.
+	EgressAllow []string `yaml:"egressAllow"`
+}
+
+// EgressAllowPrefixes parses EgressAllow.
+func (in Instances) EgressAllowPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range in.EgressAllow {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("sandbox-egress-allow %q: use IPv4 CIDRs such as 10.1.2.0/24", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if !p.Addr().Is4() {
+			return nil, fmt.Errorf("sandbox-egress-allow %q: IPv4 only", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Log configures the node's own logs (not function logs).
@@ -137,6 +171,8 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringVar(&c.Instances.Python, "python", c.Instances.Python, "Python 3 `interpreter` of the python runtimes [OPENFC_PYTHON]")
 	fs.StringVar(&c.Instances.Node, "node", c.Instances.Node, "Node.js `interpreter` of the nodejs runtimes [OPENFC_NODE]")
 	fs.IntVar(&c.Instances.Prewarm, "prewarm", c.Instances.Prewarm, "pre-started generic instances per runtime and memory size (-1: none) [OPENFC_PREWARM]")
+	fs.StringVar(&c.Instances.Network, "sandbox-network", c.Instances.Network, "what internetAccess gives: none (loopback only) or bridge (NAT with an egress policy; linux sandbox) (default none) [OPENFC_SANDBOX_NETWORK]")
+	fs.StringSliceVar(&c.Instances.EgressAllow, "sandbox-egress-allow", c.Instances.EgressAllow, "`CIDR`s bridge-mode instances may reach despite the egress policy (private ranges, link-local, the host) [OPENFC_SANDBOX_EGRESS_ALLOW]")
 	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
@@ -163,6 +199,7 @@ func envFields(c *Config) map[string]*string {
 		"OPENFC_PYTHON":            &c.Instances.Python,
 		"OPENFC_NODE":              &c.Instances.Node,
 		"OPENFC_RUN_DIR":           &c.Instances.RunDir,
+		"OPENFC_SANDBOX_NETWORK":   &c.Instances.Network,
 	}
 }
 
@@ -213,6 +250,14 @@ func Load(args, env []string) (Config, error) {
 				return c, fmt.Errorf("%s=%q: use a duration such as 5m", k, v)
 			}
 			*field = d
+		}
+	}
+	if v, ok := vars["OPENFC_SANDBOX_EGRESS_ALLOW"]; ok {
+		c.Instances.EgressAllow = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.Instances.EgressAllow = append(c.Instances.EgressAllow, p)
+			}
 		}
 	}
 	if v, ok := vars["OPENFC_MAX_INSTANCES"]; ok {
@@ -281,6 +326,18 @@ func (c Config) Validate() error {
 	}
 	if in := c.Instances; in.Sandbox != "" && in.Sandbox != "linux" && in.Sandbox != "process" {
 		errs = append(errs, fmt.Errorf("sandbox %q: use linux or process", in.Sandbox))
+	}
+	switch in := c.Instances; in.Network {
+	case "", "none":
+	case "bridge":
+		if in.Sandbox == "process" {
+			errs = append(errs, errors.New("sandbox-network bridge needs the linux sandbox"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("sandbox-network %q: use none or bridge", in.Network))
+	}
+	if _, err := c.Instances.EgressAllowPrefixes(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Instances.Memory != "" {
 		if _, err := ParseBytes(c.Instances.Memory); err != nil {

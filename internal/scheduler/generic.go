@@ -27,8 +27,12 @@ type stock struct {
 	starting int
 }
 
-func genericKey(rt runtimes.Runtime, memoryBytes int64) string {
-	return string(rt.Kind) + "/" + strconv.FormatInt(memoryBytes, 10)
+func genericKey(rt runtimes.Runtime, memoryBytes int64, bridged bool) string {
+	k := string(rt.Kind) + "/" + strconv.FormatInt(memoryBytes, 10)
+	if bridged {
+		k += "/bridge" // with a network of their own: see Options.Network
+	}
+	return k
 }
 
 // canPrestart reports whether spec's instances can come from the stock.
@@ -43,7 +47,7 @@ func (s *Scheduler) takeGeneric(spec *Spec, rt runtimes.Runtime) *Instance {
 	if s.prewarm <= 0 || !canPrestart(rt, spec) {
 		return nil
 	}
-	key := genericKey(rt, spec.MemoryBytes)
+	key := genericKey(rt, spec.MemoryBytes, s.bridged(spec))
 	s.mu.Lock()
 	st := s.stocks[key]
 	if st == nil {
@@ -68,12 +72,13 @@ func (s *Scheduler) takeGeneric(spec *Spec, rt runtimes.Runtime) *Instance {
 // refillFor refills the stock spec's instances come from.
 func (s *Scheduler) refillFor(spec *Spec, rt runtimes.Runtime) {
 	if s.prewarm > 0 && canPrestart(rt, spec) {
-		s.refill(genericKey(rt, spec.MemoryBytes), rt, spec.MemoryBytes)
+		bridged := s.bridged(spec)
+		s.refill(genericKey(rt, spec.MemoryBytes, bridged), rt, spec.MemoryBytes, bridged)
 	}
 }
 
 // refill starts generic instances until the key's stock is full.
-func (s *Scheduler) refill(key string, rt runtimes.Runtime, memoryBytes int64) {
+func (s *Scheduler) refill(key string, rt runtimes.Runtime, memoryBytes int64, bridged bool) {
 	s.mu.Lock()
 	st := s.stocks[key]
 	if s.closed || st == nil || len(st.ready)+st.starting >= s.prewarm {
@@ -90,7 +95,7 @@ func (s *Scheduler) refill(key string, rt runtimes.Runtime, memoryBytes int64) {
 	s.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		spec := &Spec{Runtime: rt.Name, MemoryBytes: memoryBytes, Concurrency: 100}
+		spec := &Spec{Runtime: rt.Name, MemoryBytes: memoryBytes, Concurrency: 100, InternetAccess: bridged}
 		inst, err := s.startInstance(ctx, spec, true)
 		s.mu.Lock()
 		st.starting--
@@ -106,7 +111,7 @@ func (s *Scheduler) refill(key string, rt runtimes.Runtime, memoryBytes int64) {
 		}
 		st.ready = append(st.ready, inst)
 		s.mu.Unlock()
-		s.refill(key, rt, memoryBytes)
+		s.refill(key, rt, memoryBytes, bridged)
 	})
 }
 

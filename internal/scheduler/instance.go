@@ -204,6 +204,9 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 		SocketDir: dir,
 		Stdout:    inst.router.Writer("stdout"), Stderr: inst.router.Writer("stderr"),
 	}
+	if s.bridged(spec) {
+		sspec.Network = sandbox.NetworkBridge
+	}
 	if rt.Listen == runtimes.ListenTCP {
 		port := spec.CAPort
 		if port == 0 {
@@ -234,6 +237,12 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 	s.logger.LogAttrs(ctx, slog.LevelDebug, "instance started", slog.String("instance", id), slog.String("runtime", spec.Runtime),
 		slog.Bool("generic", generic), slog.Duration("sandbox", t1.Sub(t0)), slog.Duration("ready", time.Since(t1)))
 	return inst, nil
+}
+
+// bridged reports whether spec's instances get a network of their own:
+// the node's mode is bridge and the service has internetAccess.
+func (s *Scheduler) bridged(spec *Spec) bool {
+	return s.network == NetworkBridge && spec.InternetAccess
 }
 
 // ErrNotStarted means the runtime ended or did not listen in time.

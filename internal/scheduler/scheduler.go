@@ -55,7 +55,19 @@ type Options struct {
 	// LogSink receives every line functions write; nil drops them.
 	LogSink func(spec *Spec, instanceID string, line fnlog.Line)
 	Logger  *slog.Logger
+	// Network is the node's sandbox network mode (--sandbox-network):
+	// NetworkBridge gives the instances of functions whose service has
+	// internetAccess a network of their own (sandbox.NetworkBridge), and
+	// keeps their pre-started instances apart; "" or NetworkNone gives every
+	// instance loopback only.
+	Network string
 }
+
+// Network modes of Options.Network.
+const (
+	NetworkNone   = string(sandbox.NetworkNone)
+	NetworkBridge = string(sandbox.NetworkBridge)
+)
 
 // Scheduler runs the node's instances.
 type Scheduler struct {
@@ -73,6 +85,7 @@ type Scheduler struct {
 
 	prewarm     int
 	codeWorkDir string
+	network     string
 	bg          sync.WaitGroup // refills
 	startFails  prometheus.Counter
 
@@ -121,6 +134,11 @@ func New(opts Options) (*Scheduler, error) {
 			return nil, fmt.Errorf("scheduler work dir: %w", err)
 		}
 	}
+	switch opts.Network {
+	case "", NetworkNone, NetworkBridge:
+	default:
+		return nil, fmt.Errorf("scheduler: network %q is neither none nor bridge", opts.Network)
+	}
 	l := opts.Logger
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
@@ -142,7 +160,7 @@ func New(opts Options) (*Scheduler, error) {
 		budget: opts.MemoryBudget, maxInstances: opts.MaxInstances, keepAlive: opts.KeepAlive,
 		maxLifetime: opts.MaxLifetime, queueTimeout: opts.QueueTimeout, sink: opts.LogSink,
 		logger: l.With("component", "scheduler"), pools: map[string]*poolEntry{},
-		prewarm: opts.Prewarm, codeWorkDir: opts.CodeWorkDir, stocks: map[string]*stock{},
+		prewarm: opts.Prewarm, codeWorkDir: opts.CodeWorkDir, network: opts.Network, stocks: map[string]*stock{},
 		boots: map[string]string{}, layers: map[string]string{}}
 	sc.startFails = prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_instance_start_failures_total",
 		Help: "Instances that failed to start (sandbox or runtime)."})
