@@ -31,8 +31,16 @@ func main() {
 			for k, v := range h {
 				req.Header[k] = v
 			}
-			if r, err := http.DefaultClient.Do(req); err == nil {
-				r.Body.Close()
+			r, err := http.DefaultClient.Do(req)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "post:", err)
+				os.Exit(1)
+			}
+			r.Body.Close()
+			// As fc-runtime-go-sdk: only 200 is a successful post.
+			if r.StatusCode != http.StatusOK {
+				fmt.Fprintln(os.Stderr, "post answered", r.Status)
+				os.Exit(1)
 			}
 		}
 		switch resp.Header.Get("x-fc-function-type") {
