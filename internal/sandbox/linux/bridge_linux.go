@@ -72,11 +72,13 @@ type bridgeNet struct {
 	host      *os.File     // the node's network namespace
 	log       *slog.Logger
 
-	mu   sync.Mutex // guards used, next
-	used map[netip.Addr]bool
-	next netip.Addr
+	mu    sync.Mutex // guards used, dying, next
+	used  map[netip.Addr]bool
+	dying map[netip.Addr]string // released addresses → their veth, maybe not gone yet
+	next  netip.Addr
 
 	ready chan *vethSlot
+	need  chan struct{} // wakes fill: see refill
 	stop  chan struct{}
 	wg    sync.WaitGroup
 }
@@ -136,7 +138,9 @@ func newBridgeNet(c bridgeConfig, host *os.File, log *slog.Logger) (*bridgeNet, 
 		host:   host,
 		log:    log,
 		used:   map[netip.Addr]bool{},
+		dying:  map[netip.Addr]string{},
 		ready:  make(chan *vethSlot, bridgePoolSize),
+		need:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 	}
 	b.next = b.gw.Next()
@@ -217,7 +221,8 @@ func removePorts(bridge int) error {
 	var errs []error
 	for _, l := range links {
 		if l.Attrs().MasterIndex == bridge && l.Type() == "veth" {
-			if err := netlink.LinkDel(l); err != nil && !errors.As(err, new(netlink.LinkNotFoundError)) {
+			// The kernel may be removing it already (its namespace ended).
+			if err := netlink.LinkDel(l); err != nil && !errors.As(err, new(netlink.LinkNotFoundError)) && !errors.Is(err, unix.ENODEV) {
 				errs = append(errs, fmt.Errorf("remove %s: %w", l.Attrs().Name, err))
 			}
 		}
@@ -562,9 +567,19 @@ func hostResolvConf(log *slog.Logger) ([]byte, []netip.Addr) {
 	return fallback, nil
 }
 
-// fill keeps the pool full; stopped by close.
+// fill keeps the pool full; stopped by close. It makes a slot only when
+// there is room for it, and after a start only once that start is done
+// (refill), so that it does not compete with the cold path.
 func (b *bridgeNet) fill() {
 	for {
+		if len(b.ready) == cap(b.ready) {
+			select {
+			case <-b.need:
+				continue
+			case <-b.stop:
+				return
+			}
+		}
 		s, err := b.newSlot()
 		if err != nil {
 			b.log.Warn("prepare bridge network namespace", "err", err)
@@ -581,6 +596,15 @@ func (b *bridgeNet) fill() {
 			b.release(s)
 			return
 		}
+	}
+}
+
+// refill tells fill that a slot was taken and the start that took it is
+// done.
+func (b *bridgeNet) refill() {
+	select {
+	case b.need <- struct{}{}:
+	default: // already told
 	}
 }
 
@@ -606,6 +630,10 @@ func (b *bridgeNet) newSlot() (s *vethSlot, err error) {
 	s = &vethSlot{addr: addr, veth: vethPrefix + randomHex(4)}
 	defer func() {
 		if err != nil {
+			if s.index != 0 {
+				// Not handed out: the index is still the veth's.
+				_ = netlink.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Index: s.index, Name: s.veth}}) // best effort: the namespace's end takes it too
+			}
 			b.release(s)
 			s = nil
 		}
@@ -662,25 +690,31 @@ func (b *bridgeNet) newSlot() (s *vethSlot, err error) {
 	return s, nil
 }
 
-// release removes a slot: the veth pair first (by its host end's index,
-// valid while the namespace, held by s.ns, keeps the pair alive), then the
-// namespace, then frees the address.
-func (b *bridgeNet) release(s *vethSlot) error {
-	var err error
-	if s.index != 0 {
-		if e := netlink.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Index: s.index, Name: s.veth}}); e != nil {
-			err = fmt.Errorf("remove veth %s: %w", s.veth, e)
-		}
-		s.index = 0
-	}
+// release gives up a slot: the namespace's last reference is dropped, so
+// the kernel destroys it once the instance's processes are gone, and with
+// it eth0 and thus the whole veth pair. Deleting the pair here instead
+// (RTM_DELLINK) takes about 25 ms of RCU grace periods on the reference
+// machine, and the next start's cgroup v1 placement, which waits for a
+// grace period too, about 9 ms more; the kernel's namespace clean-up does
+// it in the background, in batches (docs/BENCHMARKS.md). The address waits
+// in dying until its veth is gone (alloc), and the host's neighbour entry
+// for it is dropped, so that a new instance with the address is reached at
+// its own link address.
+func (b *bridgeNet) release(s *vethSlot) {
 	if s.ns != nil {
 		s.ns.Close()
 		s.ns = nil
 	}
+	if s.index != 0 {
+		// No entry is fine.
+		_ = netlink.NeighDel(&netlink.Neigh{LinkIndex: b.index, Family: unix.AF_INET, IP: s.addr.AsSlice()})
+	}
 	b.mu.Lock()
 	delete(b.used, s.addr)
+	if s.index != 0 {
+		b.dying[s.addr] = s.veth
+	}
 	b.mu.Unlock()
-	return err
 }
 
 // alloc returns a free address of the subnet, after the gateway.
@@ -694,10 +728,17 @@ func (b *bridgeNet) alloc() (netip.Addr, error) {
 		if !b.next.IsValid() || b.next == last {
 			b.next = b.gw.Next()
 		}
-		if a != last && !b.used[a] {
-			b.used[a] = true
-			return a, nil
+		if a == last || b.used[a] {
+			continue
 		}
+		if veth, ok := b.dying[a]; ok {
+			if _, err := netlink.LinkByName(veth); err == nil {
+				continue // the kernel has not removed it yet
+			}
+			delete(b.dying, a)
+		}
+		b.used[a] = true
+		return a, nil
 	}
 	return netip.Addr{}, fmt.Errorf("bridge %s: no free address in %s", b.name, b.subnet)
 }
@@ -716,7 +757,7 @@ func (b *bridgeNet) close() error {
 	for done := false; !done; {
 		select {
 		case s := <-b.ready:
-			errs = append(errs, b.release(s))
+			b.release(s)
 		default:
 			done = true
 		}

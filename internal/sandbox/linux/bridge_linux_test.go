@@ -233,11 +233,24 @@ func closeDriver(t *testing.T, d *Driver) {
 	if _, err := netlink.LinkByName(name); err == nil {
 		t.Errorf("bridge %s remains after Close", name)
 	}
-	if vs := instanceVeths(t); len(vs) > 0 {
-		t.Errorf("veths remain after Close: %v", vs)
+	if !gone(func() bool { return len(instanceVeths(t)) == 0 }) {
+		t.Errorf("veths remain 10 s after Close: %v", instanceVeths(t))
 	}
 	if hasTable(t, name) {
 		t.Errorf("nftables table %s remains after Close", name)
+	}
+}
+
+// gone polls cond for up to 10 s (bounded polling: the kernel destroys
+// network namespaces, and so their veths, in the background).
+func gone(cond func() bool) bool {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
 }
 
@@ -362,12 +375,14 @@ func TestBridgeNetnsPolicy(t *testing.T) {
 		if err := in.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := netlink.LinkByName(veth); err == nil {
-			t.Errorf("veth %s remains after Stop", veth)
+		// The kernel removes the pair with the namespace, in the background.
+		if !gone(func() bool { _, err := netlink.LinkByName(veth); return err != nil }) {
+			t.Errorf("veth %s remains 10 s after Stop", veth)
 		}
-		// What remains are the pool's, ready for the next starts.
-		// the one the filling goroutine holds while the pool is full.
-		if vs := instanceVeths(t); len(vs) > bridgePoolSize+1 {
+		// What remains are the pool's, ready for the next starts, and
+		// the one the filling goroutine may hold.
+		if !gone(func() bool { return len(instanceVeths(t)) <= bridgePoolSize+1 }) {
+			vs := instanceVeths(t)
 			t.Errorf("%d veths (%v) for a pool of %d", len(vs), vs, bridgePoolSize)
 		}
 	})
@@ -463,8 +478,9 @@ func newDriverOptions(t *testing.T, opts Options) *Driver {
 }
 
 // TestBridgeStartLatency measures, in a new network namespace, the start
-// to first line of bridge-mode sandboxes against none-mode ones, alternated
-// in the same run (docs/BENCHMARKS.md):
+// to first line of bridge-mode sandboxes against none-mode ones in the same
+// run: n starts of each mode, one mode after the other, each start run to
+// its end (docs/BENCHMARKS.md):
 //
 //	OPENFC_BRIDGE_BENCH=200 go test -run '^TestBridgeStartLatency$' -v ./internal/sandbox/linux/
 func TestBridgeStartLatency(t *testing.T) {
@@ -512,17 +528,24 @@ func TestBridgeNetnsStartLatency(t *testing.T) {
 		}
 		return took, time.Since(t1)
 	}
-	var none, bridge, noneEnd, bridgeEnd durations
-	for range n {
-		a, b := start(sandbox.NetworkNone)
-		none, noneEnd = append(none, a), append(noneEnd, b)
-		// Let the pool refill as it would between cold starts, so the
-		// figure is that of the cold path (bounded wait, not a sleep for
-		// synchronisation).
-		for i := 0; i < 200 && len(d.bridge.ready) < bridgePoolSize/2; i++ {
+	// Both pools full before each start, as between cold starts that are
+	// not back to back: the figure is that of the cold path, not of a
+	// start that competes with the previous one's clean-up and refill
+	// (bounded polling, not a sleep for synchronisation).
+	settle := func() {
+		for i := 0; i < 2000 && (len(d.nets.ready) < netPoolSize || len(d.bridge.ready) < bridgePoolSize); i++ {
 			time.Sleep(time.Millisecond)
 		}
-		a, b = start(sandbox.NetworkBridge)
+	}
+	var none, bridge, noneEnd, bridgeEnd durations
+	for range n {
+		settle()
+		a, b := start(sandbox.NetworkNone)
+		none, noneEnd = append(none, a), append(noneEnd, b)
+	}
+	for range n {
+		settle()
+		a, b := start(sandbox.NetworkBridge)
 		bridge, bridgeEnd = append(bridge, a), append(bridgeEnd, b)
 	}
 	p := func(ds durations, q float64) time.Duration {

@@ -474,6 +474,9 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		return nil, err
 	}
 	in.netns = netns
+	if bridge != nil {
+		defer bridge.refill() // once started: see bridgeNet.fill
+	}
 	if err := in.launch(ctx, spec, config, tmpl); err != nil {
 		if in.cmd == nil {
 			// The init never ran, so supervise did not clean up.
@@ -481,9 +484,7 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 				err = errors.Join(err, rerr)
 			}
 			if in.slot != nil {
-				if rerr := in.bridge.release(in.slot); rerr != nil {
-					err = errors.Join(err, rerr)
-				}
+				in.bridge.release(in.slot)
 			} else {
 				netns.Close()
 			}
@@ -636,8 +637,7 @@ func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
 	var cleanup []error
 	in.nsMu.Lock() // wait for Dials in the namespace
 	if in.slot != nil {
-		// The veth pair goes first, while the namespace is held.
-		cleanup = append(cleanup, in.bridge.release(in.slot))
+		in.bridge.release(in.slot)
 	} else {
 		cleanup = append(cleanup, in.netns.Close())
 	}
