@@ -389,6 +389,7 @@ func TestLinuxMountsAndHostname(t *testing.T) {
 		StateDir:     t.TempDir(),
 		CgroupParent: fmt.Sprintf("openfc-sandbox-test-%d-mounts", os.Getpid()),
 		MountPoints:  []string{"/var/runtime"},
+		Bridge:       testBridge,
 	})
 	if err != nil {
 		t.Fatal(err)

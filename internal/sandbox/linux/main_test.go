@@ -14,6 +14,11 @@ import (
 	"github.com/openfc/openfc/internal/sandbox/sandboxtest"
 )
 
+// testBridge names the bridge of drivers made in the machine's own network
+// namespace, which never use it: New removes what a previous run left of
+// its bridge, and must not find a real node's (DefaultBridge) there.
+var testBridge = fmt.Sprintf("ofcnone%d", os.Getpid()%1000000)
+
 // codeDir holds the test program (sandboxtest.HelperName), built once.
 var codeDir string
 
@@ -72,6 +77,7 @@ func newDriverParent(tb testing.TB, parent string) *Driver {
 	d, err := New(Options{
 		StateDir:     tb.TempDir(),
 		CgroupParent: parent,
+		Bridge:       testBridge,
 	})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -106,7 +112,7 @@ func TestLinuxConformanceCgroupV2(t *testing.T) {
 	if err != nil || !slices.Contains(f, "memory") || !slices.Contains(f, "cpu") || !slices.Contains(f, "pids") {
 		t.Skipf("cgroup v2: %s has no memory, cpu and pids controllers on this machine (cgroup.controllers: %q, %v)", cgroupRoot, b, err)
 	}
-	d, err := New(Options{StateDir: t.TempDir(), CgroupParent: fmt.Sprintf("openfc-sandbox-test-%d-v2", os.Getpid()), CgroupVersion: 2})
+	d, err := New(Options{StateDir: t.TempDir(), CgroupParent: fmt.Sprintf("openfc-sandbox-test-%d-v2", os.Getpid()), CgroupVersion: 2, Bridge: testBridge})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

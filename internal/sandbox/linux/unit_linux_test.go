@@ -112,7 +112,7 @@ func TestLinuxRemovesLeftovers(t *testing.T) {
 	requireRoot(t)
 	parent := "openfc-sandbox-test-leftover-" + strings.TrimPrefix(t.TempDir(), os.TempDir())
 	parent = strings.ReplaceAll(parent, "/", "")
-	old, err := New(Options{StateDir: t.TempDir(), CgroupParent: parent})
+	old, err := New(Options{StateDir: t.TempDir(), CgroupParent: parent, Bridge: testBridge})
 	if err != nil {
 		t.Fatal(err)
 	}
