@@ -156,7 +156,7 @@ func newBridgeNet(c bridgeConfig, host *os.File, log *slog.Logger) (*bridgeNet, 
 	if err := b.setupLink(); err != nil {
 		return nil, fmt.Errorf("bridge %s: %w", b.name, err)
 	}
-	if err := enableForwarding(); err != nil {
+	if err := enableForwarding(log); err != nil {
 		_ = removeBridgeNet(b.name, true) // best effort: the error above matters
 		return nil, fmt.Errorf("bridge %s: %w", b.name, err)
 	}
@@ -275,11 +275,14 @@ func deleteTable(name string) error {
 	return nil
 }
 
-func enableForwarding() error {
+// enableForwarding turns IPv4 forwarding on in the node's namespace (NAT
+// needs it); it stays on after Close, as other users may rely on it.
+func enableForwarding(log *slog.Logger) error {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
 	if err == nil && strings.TrimSpace(string(b)) == "1" {
 		return nil
 	}
+	log.Warn("sandbox bridge: enabling IPv4 forwarding (net.ipv4.ip_forward=1)")
 	return writeSysctl("net/ipv4/ip_forward", "1")
 }
 
