@@ -290,8 +290,11 @@ func TestAbuseForkBombContained(t *testing.T) {
 func TestAbuseShellForkBombStopped(t *testing.T) {
 	d := newDriver(t)
 	spec := sandbox.Spec{
-		Path:        "/usr/bin/sh",
-		Args:        []string{"sh", "-c", "echo go; b() { b | b & }; b; wait"},
+		Path: "/usr/bin/sh",
+		// The top-level shell never ends by itself (its loop forks
+		// nothing), so only Stop can end the instance: with "wait" alone it
+		// could exit 0 once the bomb hit the pids limit, before Stop.
+		Args:        []string{"sh", "-c", "echo go; b() { b | b & }; b; while :; do wait; done"},
 		MemoryBytes: 128 << 20,
 		PidsLimit:   128,
 	}
