@@ -311,6 +311,7 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 	a.sched, err = scheduler.New(scheduler.Options{
 		Driver: driver, Blobs: a.blobs, Interpreters: interpreters(a.cfg), WorkDir: run,
 		CodeWorkDir: filepath.Join(a.cfg.DataDir, "instances"), Prewarm: a.cfg.Instances.Prewarm,
+		CPULimit:     a.cfg.Instances.CPULimit == "strict",
 		Network:      a.cfg.Instances.Network,
 		MemoryBudget: budget, MaxInstances: a.cfg.Instances.MaxInstances,
 		KeepAlive: a.cfg.Instances.KeepAlive, MaxLifetime: a.cfg.Instances.MaxLifetime,

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -193,5 +196,49 @@ func TestMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", text)
+	}
+}
+
+// TestCPULimitStrict: with --cpu-limit strict a ready instance is capped at
+// one CPU per 2 GB (a 1024 MB function: half a CPU); without it, no cap.
+func TestCPULimitStrict(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, mode := range []string{"strict", "none"} {
+		t.Run(mode, func(t *testing.T) {
+			n := testenv.Platform(t, func(c *config.Config) { c.Instances.CPULimit = mode })
+			ctx := t.Context()
+			if _, _, err := n.Client.CreateService(ctx, &fc.Service{ServiceName: "c"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := n.Client.CreateFunction(ctx, "c", &fc.FunctionInput{
+				Function: fc.Function{FunctionName: "f", Runtime: "python3", Handler: "index.handler", MemorySize: 1024},
+				Code:     &fc.Code{ZipFile: pyZip(t, "def handler(event, context):\n    return 'ok'\n")},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := n.Client.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/c/functions/f/invocations"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := r.Header.Get("X-Openfc-Instance-Id")
+			// cgroup v1 (this machine) or v2.
+			files, _ := filepath.Glob("/sys/fs/cgroup/cpu/*/" + id + "/cpu.cfs_quota_us")
+			more, _ := filepath.Glob("/sys/fs/cgroup/cpu/*/*/" + id + "/cpu.cfs_quota_us")
+			files = append(files, more...)
+			v2, _ := filepath.Glob("/sys/fs/cgroup/*/" + id + "/cpu.max")
+			files = append(files, v2...)
+			if len(files) != 1 {
+				t.Fatalf("cgroup CPU file of instance %s: found %q", id, files)
+			}
+			b, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Fields(string(b))[0]
+			want := map[string][]string{"strict": {"50000"}, "none": {"-1", "max"}}[mode]
+			if !slices.Contains(want, got) {
+				t.Errorf("%s = %s, want one of %q", files[0], got, want)
+			}
+		})
 	}
 }

@@ -76,6 +76,10 @@ type Instances struct {
 	// Prewarm is how many pre-started generic instances to keep ready per
 	// runtime and memory size in use (default 2; -1 disables them).
 	Prewarm int `yaml:"prewarm"`
+	// CPULimit is none (default: CPU shares only, idle CPU usable by
+	// anyone) or strict (also a hard quota of one CPU per 2 GB of memory,
+	// applied once an instance is ready, never while it starts).
+	CPULimit string `yaml:"cpuLimit"`
 	// RunDir holds per-instance sockets and sandbox state; it must be short
 	// (Unix socket paths are limited to 108 bytes). Default
 	// /run/openfc/<hash of data-dir>.
@@ -171,6 +175,7 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringVar(&c.Instances.Python, "python", c.Instances.Python, "Python 3 `interpreter` of the python runtimes [OPENFC_PYTHON]")
 	fs.StringVar(&c.Instances.Node, "node", c.Instances.Node, "Node.js `interpreter` of the nodejs runtimes [OPENFC_NODE]")
 	fs.IntVar(&c.Instances.Prewarm, "prewarm", c.Instances.Prewarm, "pre-started generic instances per runtime and memory size (-1: none) [OPENFC_PREWARM]")
+	fs.StringVar(&c.Instances.CPULimit, "cpu-limit", c.Instances.CPULimit, "none (CPU shares only) or strict (also one CPU per 2 GB of memory, once started) [OPENFC_CPU_LIMIT]")
 	fs.StringVar(&c.Instances.Network, "sandbox-network", c.Instances.Network, "what internetAccess gives: none (loopback only) or bridge (NAT with an egress policy; linux sandbox) (default none) [OPENFC_SANDBOX_NETWORK]")
 	fs.StringSliceVar(&c.Instances.EgressAllow, "sandbox-egress-allow", c.Instances.EgressAllow, "`CIDR`s bridge-mode instances may reach despite the egress policy (private ranges, link-local, the host) [OPENFC_SANDBOX_EGRESS_ALLOW]")
 	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
@@ -199,6 +204,7 @@ func envFields(c *Config) map[string]*string {
 		"OPENFC_PYTHON":            &c.Instances.Python,
 		"OPENFC_NODE":              &c.Instances.Node,
 		"OPENFC_RUN_DIR":           &c.Instances.RunDir,
+		"OPENFC_CPU_LIMIT":         &c.Instances.CPULimit,
 		"OPENFC_SANDBOX_NETWORK":   &c.Instances.Network,
 	}
 }
@@ -338,6 +344,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Instances.EgressAllowPrefixes(); err != nil {
 		errs = append(errs, err)
+	}
+	if l := c.Instances.CPULimit; l != "" && l != "none" && l != "strict" {
+		errs = append(errs, fmt.Errorf("cpu-limit %q: use none or strict", l))
 	}
 	if c.Instances.Memory != "" {
 		if _, err := ParseBytes(c.Instances.Memory); err != nil {

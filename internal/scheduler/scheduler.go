@@ -45,6 +45,9 @@ type Options struct {
 	// Prewarm is how many generic instances to keep ready per runtime and
 	// memory size in use; 0 means 2, negative disables them.
 	Prewarm int
+	// CPULimit, when true, caps every instance at one CPU per 2 GB of
+	// memory (CFS quota) once it is ready; drivers without caps ignore it.
+	CPULimit bool
 	// CodeWorkDir holds generic instances' own /code folders; it should be
 	// on the file system of the code cache, so code is placed with hard
 	// links. Default: WorkDir.
@@ -88,6 +91,7 @@ type Scheduler struct {
 	network     string
 	bg          sync.WaitGroup // refills
 	startFails  prometheus.Counter
+	cpuLimit    bool
 
 	// mu guards pools, used, live, stocks and closed.
 	mu     sync.Mutex
@@ -160,7 +164,7 @@ func New(opts Options) (*Scheduler, error) {
 		budget: opts.MemoryBudget, maxInstances: opts.MaxInstances, keepAlive: opts.KeepAlive,
 		maxLifetime: opts.MaxLifetime, queueTimeout: opts.QueueTimeout, sink: opts.LogSink,
 		logger: l.With("component", "scheduler"), pools: map[string]*poolEntry{},
-		prewarm: opts.Prewarm, codeWorkDir: opts.CodeWorkDir, network: opts.Network, stocks: map[string]*stock{},
+		prewarm: opts.Prewarm, codeWorkDir: opts.CodeWorkDir, cpuLimit: opts.CPULimit, network: opts.Network, stocks: map[string]*stock{},
 		boots: map[string]string{}, layers: map[string]string{}}
 	sc.startFails = prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_instance_start_failures_total",
 		Help: "Instances that failed to start (sandbox or runtime)."})
@@ -277,6 +281,7 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 			stopQuietly(inst)
 			return nil, err
 		}
+		s.limitCPU(inst)
 		return inst, nil
 	}
 	if err := s.reserve(spec); err != nil {
@@ -288,6 +293,7 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 		s.unreserve(spec.MemoryBytes)
 		return nil, err
 	}
+	s.limitCPU(inst)
 	return inst, nil
 }
 
@@ -592,4 +598,25 @@ func (s *Scheduler) Provisioned(spec *Spec) int {
 		return 0
 	}
 	return min(pe.pool.Stats().Instances, pe.pool.Min())
+}
+
+// cpuLimiter is what the scheduler needs of a driver's instances to cap
+// their CPU (the linux driver's have it).
+type cpuLimiter interface{ SetCPULimit(cpus float64) error }
+
+// limitCPU applies the strict CPU cap to a ready instance: one CPU per
+// 2 GB of memory, as FC sizes instances. It is applied only now, never
+// while the instance starts, which a cap would slow down.
+func (s *Scheduler) limitCPU(inst *Instance) {
+	if !s.cpuLimit {
+		return
+	}
+	l, ok := inst.sb.(cpuLimiter)
+	if !ok {
+		return
+	}
+	cpus := float64(inst.spec.MemoryBytes) / float64(2<<30)
+	if err := l.SetCPULimit(cpus); err != nil {
+		s.logger.Warn("cpu limit not applied", "instance", inst.id, "err", err)
+	}
 }
