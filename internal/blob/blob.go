@@ -53,8 +53,10 @@ type Store struct {
 	limits   Limits
 	logger   *slog.Logger
 
-	// mu guards unpacking, so one package is unpacked once per node.
-	mu sync.Mutex
+	// mu guards unpacking, a lock per package, so that each package is
+	// unpacked once per node while different ones unpack in parallel.
+	mu      sync.Mutex
+	unpacks map[string]*sync.Mutex
 }
 
 // New returns a Store.
@@ -113,8 +115,21 @@ func (s *Store) Unpack(ctx context.Context, sha string) (string, error) {
 		return "", errors.New("blob: no cache folder configured")
 	}
 	dir := filepath.Join(s.cacheDir, sha)
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil // the warm path takes no lock
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.unpacks == nil {
+		s.unpacks = map[string]*sync.Mutex{}
+	}
+	l := s.unpacks[sha]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.unpacks[sha] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	defer l.Unlock()
 	if _, err := os.Stat(dir); err == nil {
 		return dir, nil
 	}

@@ -95,7 +95,9 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("connect to nats %s: %w", url, err)
 	}
 	b.Conn = nc
-	js, err := jetstream.New(nc)
+	// Requests without a deadline of their own (object store reads of a
+	// large code package on a busy node) get 30 s rather than 5.
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(30*time.Second))
 	if err != nil {
 		b.close()
 		return nil, fmt.Errorf("jetstream: %w", err)
