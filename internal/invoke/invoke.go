@@ -228,10 +228,7 @@ func (iv *Invoker) resolveSpec(req *Request, mainOnly bool) (*scheduler.Spec, *s
 		}
 		svcETag = "v" + version
 	}
-	maxInst := 0
-	if od, err := iv.store.OnDemandConfig(req.Service, qualifierOr(q), req.Function); err == nil && od.Value.MaximumInstanceCount != nil {
-		maxInst = int(*od.Value.MaximumInstanceCount)
-	}
+	maxInst, _ := iv.store.MaxInstances(req.Service, q, req.Function)
 	// "" and LATEST are one qualifier: they must share instances.
 	rev := req.Service + "/" + req.Function + "#" + svcETag + "#" + strconv.Itoa(maxInst) + "#" + qualifierOr(q)
 	if s, ok := iv.specs.Load(rev); ok {

@@ -111,6 +111,17 @@ func (s *Store) OnDemandConfig(service, qualifier, function string) (Item[fc.OnD
 	return Item[fc.OnDemandConfig]{Value: v, ETag: ETag(key, rev)}, nil
 }
 
+// MaxInstances returns the on-demand maximumInstanceCount of a function
+// qualifier and whether one is set. It is the invocation path's read: one
+// index lookup, no checks, no error to build.
+func (s *Store) MaxInstances(service, qualifier, function string) (int, bool) {
+	v, _, ok := lookup[fc.OnDemandConfig](s, onDemandKey(service, qualifierOrLatest(qualifier), function))
+	if !ok || v.MaximumInstanceCount == nil {
+		return 0, false
+	}
+	return int(*v.MaximumInstanceCount), true
+}
+
 // PutOnDemandConfig sets the on-demand config of a function qualifier.
 func (s *Store) PutOnDemandConfig(ctx context.Context, service, qualifier, function string, in *fc.OnDemandConfig, ifMatch string) (Item[fc.OnDemandConfig], error) {
 	if err := s.checkTarget(service, qualifier, function); err != nil {
