@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -210,7 +209,7 @@ func (h *HTTP) httpTrigger(service, qualifier, function string) (*fc.Trigger, er
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].TriggerName < ts[j].TriggerName })
+	// Listed in name order by the index, so the choice is stable.
 	for _, t := range ts {
 		if t.TriggerType == fc.TriggerHTTP && t.Qualifier == qualifier {
 			return t, nil
