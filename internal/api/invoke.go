@@ -24,9 +24,6 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request) error {
 	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") {
 		return s.invokeAsync(w, r, svc, q, r.PathValue("function"))
 	}
-	if r.ContentLength > fc.MaxSyncPayloadBytes {
-		return fc.EntityTooLarge(fc.MaxSyncPayloadBytes)
-	}
 	body, err := s.readBodyLimit(w, r, fc.MaxSyncPayloadBytes)
 	if err != nil {
 		return err
@@ -91,9 +88,6 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request, service, qu
 	delay, err := AsyncDelay(r.Header)
 	if err != nil {
 		return err
-	}
-	if r.ContentLength > fc.MaxAsyncPayloadBytes {
-		return fc.EntityTooLarge(fc.MaxAsyncPayloadBytes)
 	}
 	body, err := s.readBodyLimit(w, r, fc.MaxAsyncPayloadBytes)
 	if err != nil {

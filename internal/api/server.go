@@ -237,8 +237,12 @@ func noContent(w http.ResponseWriter) error {
 	return nil
 }
 
-// readBodyLimit reads a request body of at most limit bytes.
+// readBodyLimit reads a request body of at most limit bytes; a declared
+// larger one is refused before anything is read.
 func (s *Server) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, fc.EntityTooLarge(limit)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -272,18 +276,7 @@ func isAPIHost(host string) bool {
 // readBody reads a request body up to the server's limit; a larger body is
 // refused with EntityTooLarge without reading further.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > s.maxBody {
-		return nil, fc.EntityTooLarge(s.maxBody)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, fc.EntityTooLarge(s.maxBody)
-	}
-	if err != nil {
-		return nil, fc.InvalidArgument("cannot read the request body: %v", err)
-	}
-	return body, nil
+	return s.readBodyLimit(w, r, s.maxBody)
 }
 
 // decode reads and decodes a JSON request body into v.
