@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -345,30 +346,11 @@ their values. --env replaces all environment variables.`,
 }
 
 func (c *common) functionDelete() *cobra.Command {
-	var etag string
-	cmd := &cobra.Command{
-		Use:     "delete SERVICE/FUNCTION [flags]",
-		Short:   "Delete a function (it must have no triggers)",
-		Example: `  openfc function delete demo/hello`,
-		Args:    exactArgs("SERVICE/FUNCTION"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			names, err := splitPath(args[0], "SERVICE", "FUNCTION")
-			if err != nil {
-				return err
-			}
-			cl, err := c.client(cmd)
-			if err != nil {
-				return err
-			}
-			if _, err := cl.DeleteFunction(cmd.Context(), names[0], names[1], etag); err != nil {
-				return apiError("delete function "+args[0], err)
-			}
-			c.deleted("function " + args[0])
-			return nil
-		},
-	}
-	ifMatchFlag(cmd, &etag)
-	return cmd
+	return c.deleteCmd("function", "Delete a function (it must have no triggers)",
+		`  openfc function delete demo/hello`, []string{"SERVICE", "FUNCTION"},
+		func(ctx context.Context, cl *client.Client, n []string, etag string) (*client.Response, error) {
+			return cl.DeleteFunction(ctx, n[0], n[1], etag)
+		})
 }
 
 func (c *common) printFunction(fn *fc.Function, etag string) error {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -247,3 +248,34 @@ func pairs(m map[string]string) string {
 
 // pathSeg escapes one path segment of an API path.
 func pathSeg(s string) string { return url.PathEscape(s) }
+
+// deleteCmd builds the delete verb of a noun: the argument is the
+// resource's path (parts joined by '/'), del calls the API with its parts,
+// and --if-match passes an ETag.
+func (c *common) deleteCmd(noun, short, example string, parts []string, del func(ctx context.Context, cl *client.Client, names []string, etag string) (*client.Response, error)) *cobra.Command {
+	var etag string
+	arg := strings.Join(parts, "/")
+	cmd := &cobra.Command{
+		Use:     "delete " + arg + " [flags]",
+		Short:   short,
+		Example: example,
+		Args:    exactArgs(arg),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, err := splitPath(args[0], parts...)
+			if err != nil {
+				return err
+			}
+			cl, err := c.client(cmd)
+			if err != nil {
+				return err
+			}
+			if _, err := del(cmd.Context(), cl, names, etag); err != nil {
+				return apiError("delete "+noun+" "+args[0], err)
+			}
+			c.deleted(noun + " " + args[0])
+			return nil
+		},
+	}
+	ifMatchFlag(cmd, &etag)
+	return cmd
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -192,26 +193,11 @@ func (c *common) serviceUpdate() *cobra.Command {
 }
 
 func (c *common) serviceDelete() *cobra.Command {
-	var etag string
-	cmd := &cobra.Command{
-		Use:     "delete NAME [flags]",
-		Short:   "Delete a service (it must have no functions, versions or aliases)",
-		Example: `  openfc service delete demo`,
-		Args:    exactArgs("NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.client(cmd)
-			if err != nil {
-				return err
-			}
-			if _, err := cl.DeleteService(cmd.Context(), args[0], etag); err != nil {
-				return apiError("delete service "+args[0], err)
-			}
-			c.deleted("service " + args[0])
-			return nil
-		},
-	}
-	ifMatchFlag(cmd, &etag)
-	return cmd
+	return c.deleteCmd("service", "Delete a service (it must have no functions, versions or aliases)",
+		`  openfc service delete demo`, []string{"NAME"},
+		func(ctx context.Context, cl *client.Client, n []string, etag string) (*client.Response, error) {
+			return cl.DeleteService(ctx, n[0], etag)
+		})
 }
 
 func (c *common) printService(s *fc.Service, etag string) error {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -230,30 +231,11 @@ func (c *common) triggerUpdate() *cobra.Command {
 }
 
 func (c *common) triggerDelete() *cobra.Command {
-	var etag string
-	cmd := &cobra.Command{
-		Use:     "delete SERVICE/FUNCTION/TRIGGER [flags]",
-		Short:   "Delete a trigger",
-		Example: `  openfc trigger delete demo/hello/web`,
-		Args:    exactArgs("SERVICE/FUNCTION/TRIGGER"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			names, err := splitPath(args[0], "SERVICE", "FUNCTION", "TRIGGER")
-			if err != nil {
-				return err
-			}
-			cl, err := c.client(cmd)
-			if err != nil {
-				return err
-			}
-			if _, err := cl.DeleteTrigger(cmd.Context(), names[0], names[1], names[2], etag); err != nil {
-				return apiError("delete trigger "+args[0], err)
-			}
-			c.deleted("trigger " + args[0])
-			return nil
-		},
-	}
-	ifMatchFlag(cmd, &etag)
-	return cmd
+	return c.deleteCmd("trigger", "Delete a trigger",
+		`  openfc trigger delete demo/hello/web`, []string{"SERVICE", "FUNCTION", "TRIGGER"},
+		func(ctx context.Context, cl *client.Client, n []string, etag string) (*client.Response, error) {
+			return cl.DeleteTrigger(ctx, n[0], n[1], n[2], etag)
+		})
 }
 
 func (c *common) printTrigger(t *fc.Trigger, etag string) error {
