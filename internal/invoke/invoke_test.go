@@ -1,14 +1,11 @@
 package invoke_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -191,42 +188,10 @@ func (rt runtimeUnderTest) function(prefix string) fc.Function {
 	return fc.Function{FunctionName: prefix + "-" + rt.name, Runtime: rt.runtime, Handler: rt.handler}
 }
 
-// buildZip builds a base64 code package from name → content (names ending
-// in ! are made executable).
-func buildZip(files map[string]string) (string, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		h.SetMode(0o644)
-		if name[len(name)-1] == '!' {
-			h.Name = name[:len(name)-1]
-			h.SetMode(0o755 | fs.ModePerm&0o755)
-		}
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			return "", err
-		}
-		if _, err := w.Write([]byte(body)); err != nil {
-			return "", err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
-}
+// buildZip and zipOf build code packages (testenv.BuildZip).
+func buildZip(files map[string]string) (string, error) { return testenv.BuildZip(files) }
 
-// zipOf builds a code package from name → content (names ending in ! are
-// made executable).
-func zipOf(t testing.TB, files map[string]string) string {
-	t.Helper()
-	z, err := buildZip(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z
-}
+func zipOf(t testing.TB, files map[string]string) string { t.Helper(); return testenv.Zip(t, files) }
 
 type invocation struct {
 	status int

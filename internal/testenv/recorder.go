@@ -1,9 +1,6 @@
 package testenv
 
 import (
-	"archive/zip"
-	"bytes"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"strings"
@@ -34,19 +31,7 @@ http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
 // RecorderZip returns the base64 zip of a Recorder function.
 func RecorderZip(t testing.TB) string {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte(Recorder))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes())
+	return Zip(t, map[string]string{"bootstrap!": Recorder})
 }
 
 // Recorded returns what a Recorder saw, asked through its anonymous HTTP

@@ -1,14 +1,10 @@
 package trigger_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -103,38 +99,10 @@ func versionCode(v string) map[string]string {
 `}
 }
 
-func buildZip(files map[string]string) (string, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		h.SetMode(0o644)
-		if name[len(name)-1] == '!' {
-			h.Name = name[:len(name)-1]
-			h.SetMode(0o755 | fs.ModePerm&0o755)
-		}
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			return "", err
-		}
-		if _, err := w.Write([]byte(body)); err != nil {
-			return "", err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
-}
+// buildZip and zipOf build code packages (testenv.BuildZip).
+func buildZip(files map[string]string) (string, error) { return testenv.BuildZip(files) }
 
-func zipOf(t testing.TB, files map[string]string) string {
-	t.Helper()
-	z, err := buildZip(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z
-}
+func zipOf(t testing.TB, files map[string]string) string { t.Helper(); return testenv.Zip(t, files) }
 
 func createService(t testing.TB, c *client.Client, name string) {
 	t.Helper()
