@@ -350,6 +350,9 @@ func TestUsageErrors(t *testing.T) {
 		{"empty function", []string{"function", "get", "demo/"}, "FUNCTION is empty"},
 		{"trigger path", []string{"trigger", "get", "a/b"}, "SERVICE/FUNCTION/TRIGGER"},
 		{"function without runtime", []string{"function", "create", "a/b", "--handler", "h"}, "--runtime is required"},
+		// With both missing the first in the create's order is named, every time.
+		{"function without runtime or handler", []string{"function", "create", "a/b"}, "--runtime is required"},
+		{"trigger without type or config", []string{"trigger", "create", "a/b/c"}, "--type is required"},
 		{"bad env", []string{"function", "update", "a/b", "--env", "novalue"}, "KEY=VALUE"},
 		{"nothing to update", []string{"service", "update", "a"}, "nothing to update"},
 		{"trigger without config", []string{"trigger", "create", "a/b/c", "--type", "http"}, "--config is required"},

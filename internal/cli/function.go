@@ -204,22 +204,14 @@ file or a single file. custom-container functions need no code.`,
 			if err != nil {
 				return err
 			}
-			for key, flag := range map[string]string{"runtime": "--runtime", "handler": "--handler"} {
-				if _, ok := b[key]; !ok {
-					return usagef("%s is required", flag)
-				}
-			}
 			b["functionName"] = names[1]
-			cl, err := c.client(cmd)
+			var out fc.Function
+			etag, err := c.create(cmd, "function "+args[0], "/2016-08-15/services/"+pathSeg(names[0])+"/functions", b, &out,
+				[2]string{"runtime", "--runtime"}, [2]string{"handler", "--handler"})
 			if err != nil {
 				return err
 			}
-			var out fc.Function
-			r, err := cl.Do(cmd.Context(), client.Request{Method: "POST", Path: "/2016-08-15/services/" + pathSeg(names[0]) + "/functions", Body: b}, &out)
-			if err != nil {
-				return apiError("create function "+args[0], err)
-			}
-			return c.printFunction(&out, r.ETag)
+			return c.printFunction(&out, etag)
 		},
 	}
 	addFunctionFlags(cmd, &f)

@@ -279,3 +279,25 @@ func (c *common) deleteCmd(noun, short, example string, parts []string, del func
 	ifMatchFlag(cmd, &etag)
 	return cmd
 }
+
+// create checks that the body holds every field a create needs (keyFlags
+// pairs a body key with the flag that sets it, in the order the error
+// names them), then POSTs it to the collection path and decodes the made
+// resource into out. The create verbs of service, function and trigger
+// differ only in these arguments and in their printer.
+func (c *common) create(cmd *cobra.Command, what, path string, b body, out any, keyFlags ...[2]string) (etag string, err error) {
+	for _, kf := range keyFlags {
+		if _, ok := b[kf[0]]; !ok {
+			return "", usagef("%s is required", kf[1])
+		}
+	}
+	cl, err := c.client(cmd)
+	if err != nil {
+		return "", err
+	}
+	r, err := cl.Do(cmd.Context(), client.Request{Method: "POST", Path: path, Body: b}, out)
+	if err != nil {
+		return "", apiError("create "+what, err)
+	}
+	return r.ETag, nil
+}

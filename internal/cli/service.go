@@ -68,16 +68,12 @@ func (c *common) serviceCreate() *cobra.Command {
 				return err
 			}
 			b["serviceName"] = args[0]
-			cl, err := c.client(cmd)
+			var out fc.Service
+			etag, err := c.create(cmd, "service "+args[0], "/2016-08-15/services", b, &out)
 			if err != nil {
 				return err
 			}
-			var out fc.Service
-			r, err := cl.Do(cmd.Context(), client.Request{Method: "POST", Path: "/2016-08-15/services", Body: b}, &out)
-			if err != nil {
-				return apiError("create service "+args[0], err)
-			}
-			return c.printService(&out, r.ETag)
+			return c.printService(&out, etag)
 		},
 	}
 	addServiceFlags(cmd, &f)

@@ -91,23 +91,15 @@ func (c *common) triggerCreate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for key, flag := range map[string]string{"triggerType": "--type", "triggerConfig": "--config"} {
-				if _, ok := b[key]; !ok {
-					return usagef("%s is required", flag)
-				}
-			}
 			b["triggerName"] = names[2]
-			cl, err := c.client(cmd)
+			var out fc.Trigger
+			path := "/2016-08-15/services/" + pathSeg(names[0]) + "/functions/" + pathSeg(names[1]) + "/triggers"
+			etag, err := c.create(cmd, "trigger "+args[0], path, b, &out,
+				[2]string{"triggerType", "--type"}, [2]string{"triggerConfig", "--config"})
 			if err != nil {
 				return err
 			}
-			var out fc.Trigger
-			path := "/2016-08-15/services/" + pathSeg(names[0]) + "/functions/" + pathSeg(names[1]) + "/triggers"
-			r, err := cl.Do(cmd.Context(), client.Request{Method: "POST", Path: path, Body: b}, &out)
-			if err != nil {
-				return apiError("create trigger "+args[0], err)
-			}
-			return c.printTrigger(&out, r.ETag)
+			return c.printTrigger(&out, etag)
 		},
 	}
 	addTriggerFlags(cmd, &f, true)
