@@ -298,6 +298,19 @@ func listInstances(c *client.Client, service, qualifier, function string) ([]str
 	return ids, nil
 }
 
+// waitInstances waits up to within for the function to have exactly want
+// live instances.
+func waitInstances(t *testing.T, c *client.Client, service, function string, want int, within time.Duration) {
+	t.Helper()
+	testenv.Eventually(t, within, func() error {
+		ids, err := listInstances(c, service, "", function)
+		if err == nil && len(ids) != want {
+			err = fmt.Errorf("instances %v, want %d", ids, want)
+		}
+		return err
+	})
+}
+
 func TestEventHandlers(t *testing.T) {
 	testenv.RequireRoot(t)
 	t.Parallel()
@@ -567,13 +580,7 @@ func TestThrottled(t *testing.T) {
 		_, err := tryInvoke(hold, c, "thr", "", f.FunctionName, "sleep:30000", nil)
 		held <- err
 	}()
-	testenv.Eventually(t, 10*time.Second, func() error {
-		ids, err := listInstances(c, "thr", "", f.FunctionName)
-		if err == nil && len(ids) != 1 {
-			err = fmt.Errorf("%d instances, want 1", len(ids))
-		}
-		return err
-	})
+	waitInstances(t, c, "thr", f.FunctionName, 1, 10*time.Second)
 	// ... so the next ones wait out the queue timeout and are refused.
 	var wg sync.WaitGroup
 	got := make([]invocation, 2)
@@ -613,13 +620,7 @@ func TestKeepAlive(t *testing.T) {
 	if want := []string{instanceID(first)}; !cmp.Equal(ids, want) {
 		t.Errorf("instances after a call = %v, want %v", ids, want)
 	}
-	testenv.Eventually(t, 15*time.Second, func() error {
-		ids, err := listInstances(c, "ka", "", f.FunctionName)
-		if err == nil && len(ids) != 0 {
-			err = fmt.Errorf("instances %v still alive", ids)
-		}
-		return err
-	})
+	waitInstances(t, c, "ka", f.FunctionName, 0, 15*time.Second)
 	if next := ok(t, c, "ka", "", f.FunctionName, "str:b", "str b"); !cold(next) {
 		t.Errorf("call after scale to zero: X-Openfc-Cold-Start %q, want true", next.header.Get("X-Openfc-Cold-Start"))
 	}
