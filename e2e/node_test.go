@@ -36,7 +36,7 @@ func runNodeTest(t *testing.T, file string, extra []string) {
 		t.Fatal(err)
 	}
 	// Read what node runs, so that go test's cache notices when it changes.
-	for _, name := range []string{file, "package.json", "package-lock.json"} {
+	for _, name := range []string{file, "common.js", "package.json", "package-lock.json"} {
 		if _, err := os.ReadFile(filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}

@@ -13,44 +13,13 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const FCClient = require('@alicloud/fc2');
+const { connect, runId, makeZip } = require('./common.js');
 
-function env(name, fallback) {
-  const v = process.env[name] || fallback;
-  if (!v) {
-    throw new Error(`${name} is not set: see the comment at the top of this file`);
-  }
-  return v;
-}
-
-const accountId = env('OPENFC_ACCOUNT_ID');
-const config = {
-  accessKeyID: env('OPENFC_ACCESS_KEY_ID'),
-  accessKeySecret: env('OPENFC_ACCESS_KEY_SECRET'),
-  region: env('OPENFC_REGION', 'local'),
-  // The SDK uses config.endpoint as the base URL instead of
-  // <account>.<region>.fc.aliyuncs.com (lib/client.js, constructor).
-  endpoint: env('OPENFC_ENDPOINT'),
-  timeout: 30000,
-};
-const client = new FCClient(accountId, config);
-
-// Names are unique per run, so the test can run against a used server.
-const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-const serviceName = `fc2_${run}`;
+const { accountId, config, client } = connect(30000);
+const serviceName = `fc2_${runId}`;
 const functionName = 'hello';
 
-// ---- zip and checksum helpers (no dependencies beyond the SDK) ----
-
-function crc32(buf) {
-  let crc = 0xffffffff;
-  for (const b of buf) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) {
-      crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-    }
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
+// ---- checksum ----
 
 // crc64 is CRC-64/XZ (Go's crc64.ECMA table), FC's codeChecksum, as a
 // decimal string.
@@ -65,49 +34,6 @@ function crc64(buf) {
     }
   }
   return (crc ^ mask).toString();
-}
-
-// makeZip returns a zip archive (stored, not deflated) of files.
-function makeZip(files) {
-  const parts = [];
-  const central = [];
-  let offset = 0;
-  const names = Object.keys(files);
-  for (const name of names) {
-    const nameBuf = Buffer.from(name, 'utf8');
-    const data = Buffer.from(files[name], 'utf8');
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0); // local file header
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt16LE(0x21, 12); // date: 1980-01-01
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBuf.length, 26);
-    const dir = Buffer.alloc(46);
-    dir.writeUInt32LE(0x02014b50, 0); // central directory header
-    dir.writeUInt16LE(0x0314, 4); // made by: unix, 2.0
-    dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(0x21, 14);
-    dir.writeUInt32LE(crc, 16);
-    dir.writeUInt32LE(data.length, 20);
-    dir.writeUInt32LE(data.length, 24);
-    dir.writeUInt16LE(nameBuf.length, 28);
-    dir.writeUInt32LE((0o100644 << 16) >>> 0, 38); // external attributes: regular file 0644
-    dir.writeUInt32LE(offset, 42);
-    parts.push(local, nameBuf, data);
-    central.push(dir, nameBuf);
-    offset += local.length + nameBuf.length + data.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(names.length, 8);
-  end.writeUInt16LE(names.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cd, end]);
 }
 
 // ---- assertions ----

@@ -12,70 +12,10 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const zlib = require('node:zlib');
-const FCClient = require('@alicloud/fc2');
+const { connect, runId, makeZip } = require('./common.js');
 
-function env(name, fallback) {
-  const v = process.env[name] || fallback;
-  if (!v) {
-    throw new Error(`${name} is not set: see the comment at the top of this file`);
-  }
-  return v;
-}
-
-const client = new FCClient(env('OPENFC_ACCOUNT_ID'), {
-  accessKeyID: env('OPENFC_ACCESS_KEY_ID'),
-  accessKeySecret: env('OPENFC_ACCESS_KEY_SECRET'),
-  region: env('OPENFC_REGION', 'local'),
-  endpoint: env('OPENFC_ENDPOINT'),
-  timeout: 60000,
-});
-
-const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-const serviceName = `fc2inv_${run}`;
-
-// makeZip returns a stored zip of name → {data, mode}.
-function makeZip(files) {
-  const parts = [];
-  const central = [];
-  let offset = 0;
-  const names = Object.keys(files);
-  for (const name of names) {
-    const nameBuf = Buffer.from(name, 'utf8');
-    const data = Buffer.from(files[name].data, 'utf8');
-    const crc = zlib.crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x21, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBuf.length, 26);
-    const dir = Buffer.alloc(46);
-    dir.writeUInt32LE(0x02014b50, 0);
-    dir.writeUInt16LE(0x0314, 4); // made by unix: external attributes hold the mode
-    dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(0x21, 14);
-    dir.writeUInt32LE(crc, 16);
-    dir.writeUInt32LE(data.length, 20);
-    dir.writeUInt32LE(data.length, 24);
-    dir.writeUInt16LE(nameBuf.length, 28);
-    dir.writeUInt32LE(((0o100000 | files[name].mode) << 16) >>> 0, 38);
-    dir.writeUInt32LE(offset, 42);
-    parts.push(local, nameBuf, data);
-    central.push(dir, nameBuf);
-    offset += local.length + nameBuf.length + data.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(names.length, 8);
-  end.writeUInt16LE(names.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cd, end]).toString('base64');
-}
+const { client } = connect(60000);
+const serviceName = `fc2inv_${runId}`;
 
 // Each function answers "<runtime> <event>" and logs "<runtime> log
 // <event>"; event "error" fails unhandled, "handled" (Node.js) handled.
@@ -148,7 +88,7 @@ test('@alicloud/fc2 2.6.6 invokeFunction', async (t) => {
       functionName: f.name,
       runtime: f.runtime,
       handler: f.handler || 'index.handler',
-      code: { zipFile: makeZip(f.files) },
+      code: { zipFile: makeZip(f.files).toString('base64') },
     });
   }
 
