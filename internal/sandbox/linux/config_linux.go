@@ -25,6 +25,8 @@ const (
 	recTemplate = 'K' // build the shared root, report, wait to be killed
 	recUseTmpl  = 'T' // copy the template mount namespace open on fd 5
 	recUseNet   = 'W' // join the network namespace open on fd 6
+	recUserns   = 'Y' // rootless: the init is in a user namespace of its own
+	recControl  = 'C' // serve TCP sockets of the instance's network on fd 7
 
 	repError   = 'E' // set-up failed: message
 	repRunning = 'R' // the runtime has been exec'ed
@@ -85,6 +87,8 @@ type initConfig struct {
 	template bool // this init builds a template
 	useTmpl  bool // this init copies a template
 	useNet   bool // this init joins a network namespace made ahead
+	userns   bool // rootless: this init is in a user namespace of its own
+	control  bool // this init serves sockets on fd 7 (rootless Dial)
 }
 
 func (c *initConfig) encode() ([]byte, error) {
@@ -119,6 +123,12 @@ func (c *initConfig) encode() ([]byte, error) {
 	}
 	if c.useNet {
 		rec(recUseNet, nil)
+	}
+	if c.userns {
+		rec(recUserns, nil)
+	}
+	if c.control {
+		rec(recControl, nil)
 	}
 	if c.hostname != "" {
 		str(recHostname, c.hostname)

@@ -83,6 +83,14 @@ type Options struct {
 	// the egress policy denies them: private ranges, link-local, the
 	// node's own addresses, other instances.
 	EgressAllow []netip.Prefix
+
+	// Rootless runs instances in user namespaces of their own, as an
+	// unprivileged node must (rootless_linux.go); New sets it when the
+	// process is not root. Resource limits need a delegated cgroup v2
+	// subtree, the bridge network is refused, and UID and GID must be
+	// zero: the runtime is the namespace's root, the node's user on the
+	// host. StateDir defaults to $XDG_RUNTIME_DIR/openfc/sandbox.
+	Rootless bool
 }
 
 // Driver starts instances isolated by namespaces, cgroups, seccomp and a
@@ -103,6 +111,7 @@ type Driver struct {
 	bridge    *bridgeNet // nil until bridge mode is first used
 
 	noTemplate  bool     // tests: always build the whole root
+	rootless    bool     // Options.Rootless: user namespaces, see rootless_linux.go
 	mountPoints []string // Options.MountPoints and /opt, cleaned
 
 	// mu guards templates.
@@ -125,14 +134,23 @@ func New(opts Options) (*Driver, error) {
 		stateDir: opts.StateDir,
 		uid:      opts.UID,
 		gid:      opts.GID,
+		rootless: opts.Rootless || os.Geteuid() != 0,
+	}
+	if d.rootless {
+		if err := d.checkRootless(opts); err != nil {
+			return nil, fmt.Errorf("sandbox driver linux: rootless: %w", err)
+		}
 	}
 	if d.stateDir == "" {
 		d.stateDir = DefaultStateDir
+		if d.rootless {
+			d.stateDir = defaultRootlessStateDir()
+		}
 	}
-	if d.uid == 0 {
+	if d.uid == 0 && !d.rootless {
 		d.uid = DefaultUID
 	}
-	if d.gid == 0 {
+	if d.gid == 0 && !d.rootless {
 		d.gid = DefaultGID
 	}
 	d.mountPoints = []string{"/opt"}
@@ -154,15 +172,21 @@ func New(opts Options) (*Driver, error) {
 	if err := d.bridgeCfg.check(); err != nil {
 		return nil, fmt.Errorf("sandbox driver linux: %w: %w", err, sandbox.ErrInvalidSpec)
 	}
-	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("sandbox driver linux: needs root: %w", sandbox.ErrUnsupported)
-	}
 	parent := opts.CgroupParent
 	if parent == "" {
 		parent = DefaultCgroupParent
 	}
 	var err error
-	if d.cgroups, err = newHierarchy(parent, opts.CgroupVersion); err != nil {
+	if d.rootless {
+		var why string
+		d.cgroups, why = rootlessCgroups(parent)
+		if d.cgroups.version() == 0 {
+			d.log.Warn("rootless sandboxes run WITHOUT memory, CPU and pids limits, and OOM kills are not reported: "+why,
+				"hint", "give the user a delegated cgroup v2 subtree (systemd: Delegate=yes) or run openfc as root")
+		} else {
+			d.log.Info("rootless sandboxes limited by a " + why)
+		}
+	} else if d.cgroups, err = newHierarchy(parent, opts.CgroupVersion); err != nil {
 		return nil, fmt.Errorf("sandbox driver linux: %w", err)
 	}
 	switch h := d.cgroups.(type) {
@@ -186,6 +210,17 @@ func New(opts Options) (*Driver, error) {
 		return nil, fmt.Errorf("sandbox driver linux: %w", err)
 	}
 	d.templates = map[string]*os.File{}
+	if d.rootless {
+		// Namespaces made ahead would belong to the node's user namespace,
+		// which no instance's init could enter: each makes its own.
+		d.noTemplate = true
+		if err := d.removeLeftovers(); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("sandbox driver linux: %w", err)
+		}
+		d.log.Info("sandbox driver ready", "mode", "rootless", "cgroup_version", d.cgroups.version(), "state_dir", d.stateDir)
+		return d, nil
+	}
 	d.nets = newNetPool(d.hostNet, d.log)
 	if err := d.removeLeftovers(); err != nil {
 		d.Close()
@@ -326,7 +361,9 @@ func (d *Driver) bridgeNet() (*bridgeNet, error) {
 // look at the network (a kernel without nf_tables) is only logged: it
 // matters to the bridge mode, whose set-up fails then.
 func (d *Driver) removeLeftovers() error {
-	if err := removeBridgeNet(d.bridgeCfg.name, true); err != nil {
+	if d.rootless {
+		// no bridge
+	} else if err := removeBridgeNet(d.bridgeCfg.name, true); err != nil {
 		d.log.Warn("remove leftover sandbox network", "bridge", d.bridgeCfg.name, "err", err)
 	}
 	groups, err := d.cgroups.leftovers()
@@ -386,6 +423,9 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance
 
 func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, error) {
 	var bridge *bridgeNet
+	if spec.Network == sandbox.NetworkBridge && d.rootless {
+		return nil, fmt.Errorf("network bridge: %w: it needs root (veths, nftables); rootless instances have loopback only", sandbox.ErrUnsupported)
+	}
 	if spec.Network == sandbox.NetworkBridge {
 		var err error
 		if bridge, err = d.bridgeNet(); err != nil {
@@ -400,7 +440,7 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		ops = append(ops, bindOp(bridge.resolvDir, resolvMount, roFlags, false))
 	}
 	var tmpl *os.File
-	if d.fastOK(spec) && !d.noTemplate {
+	if d.fastOK(spec) && !d.noTemplate && !d.rootless {
 		if tmpl, err = d.template(spec.RootFS); err != nil {
 			return nil, err
 		}
@@ -411,8 +451,9 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		}
 		ops = append(append(shared, hostsOps(spec.Hostname)...), ops...)
 	}
-	if spec.SocketDir != "" {
-		// The runtime, not root, creates its socket there.
+	if spec.SocketDir != "" && !d.rootless {
+		// The runtime, not root, creates its socket there. (Rootless, the
+		// runtime is the node's user already.)
 		if err := os.Chown(spec.SocketDir, int(d.uid), int(d.gid)); err != nil {
 			return nil, fmt.Errorf("socket dir: %w", err)
 		}
@@ -429,7 +470,10 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		args:     args,
 		env:      spec.Env,
 		filter:   d.filter,
-		useNet:   true,
+		useNet:   !d.rootless,
+		loopback: d.rootless,
+		userns:   d.rootless,
+		control:  d.rootless && spec.ListenAddr != "",
 		uid:      d.uid,
 		gid:      d.gid,
 		ops:      ops,
@@ -459,7 +503,9 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		in.addr = "unix:" + filepath.Join(spec.SocketDir, sandbox.SocketName)
 	}
 	var netns *os.File
-	if bridge != nil {
+	if d.rootless {
+		// The init makes its own network namespace.
+	} else if bridge != nil {
 		var slot *vethSlot
 		if slot, err = bridge.get(); err == nil {
 			in.bridge, in.slot, netns = bridge, slot, slot.ns
@@ -485,7 +531,7 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 			}
 			if in.slot != nil {
 				in.bridge.release(in.slot)
-			} else {
+			} else if netns != nil {
 				netns.Close()
 			}
 		}
@@ -520,6 +566,21 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 		// A node that dies takes its sandboxes along.
 		Pdeathsig: syscall.SIGKILL,
 	}
+	if d.rootless {
+		userAttr(attr)
+		if spec.ListenAddr != "" {
+			// fd 7: the init serves Dial its sockets.
+			ctl, initEnd, err := controlPair()
+			if err != nil {
+				return err
+			}
+			defer initEnd.Close()
+			in.ctlMu.Lock()
+			in.ctl = ctl
+			in.ctlMu.Unlock()
+			extra = append(extra, initEnd)
+		}
+	}
 	if fd := in.cg.intoFD(); fd >= 0 {
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
@@ -534,6 +595,12 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 	}
 	if err := cmd.Start(); err != nil {
 		repR.Close()
+		in.closeControl()
+		if d.rootless && errors.Is(err, syscall.EPERM) {
+			if why := UserNamespacesAllowed(); why != nil {
+				err = fmt.Errorf("%w (%w)", err, why)
+			}
+		}
 		return fmt.Errorf("start init: %w", err)
 	}
 	in.cmd = cmd
@@ -638,11 +705,12 @@ func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
 	in.nsMu.Lock() // wait for Dials in the namespace
 	if in.slot != nil {
 		in.bridge.release(in.slot)
-	} else {
+	} else if in.netns != nil {
 		cleanup = append(cleanup, in.netns.Close())
 	}
 	in.netns = nil
 	in.nsMu.Unlock()
+	in.closeControl()
 	if err := in.cg.remove(); err != nil {
 		// Something outlived the namespace (cannot happen short of a
 		// kernel bug): kill it and try again.

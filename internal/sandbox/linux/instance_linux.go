@@ -32,7 +32,12 @@ type instance struct {
 	netns *os.File // the instance's network namespace, nil once ended
 
 	bridge *bridgeNet // bridge mode: where slot goes back
-	slot   *vethSlot  // bridge mode: netns, veth and address
+
+	// ctlMu guards ctl: Dial asks the init of a rootless instance for its
+	// sockets over it (one at a time); supervise closes it.
+	ctlMu sync.Mutex
+	ctl   *net.UnixConn
+	slot  *vethSlot // bridge mode: netns, veth and address
 
 	done chan struct{} // closed by supervise once exit and cleanupErr are set
 
@@ -121,6 +126,13 @@ func (in *instance) Dial(ctx context.Context) (net.Conn, error) {
 		}
 		return c, nil
 	}
+	if in.d.rootless {
+		c, err := in.dialThroughInit(ctx, address)
+		if err != nil {
+			return nil, fmt.Errorf("dial instance %s: %w", in.id, err)
+		}
+		return c, nil
+	}
 	type result struct {
 		c   net.Conn
 		err error
@@ -163,4 +175,15 @@ func (in *instance) Dial(ctx context.Context) (net.Conn, error) {
 		return nil, fmt.Errorf("dial instance %s: %w", in.id, r.err)
 	}
 	return r.c, nil
+}
+
+// closeControl closes the driver's end of a rootless init's control
+// socket, if any.
+func (in *instance) closeControl() {
+	in.ctlMu.Lock()
+	defer in.ctlMu.Unlock()
+	if in.ctl != nil {
+		in.ctl.Close()
+		in.ctl = nil
+	}
 }

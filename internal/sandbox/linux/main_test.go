@@ -55,7 +55,7 @@ func run(m *testing.M) int {
 // it in CI.
 func requireRoot(tb testing.TB) {
 	tb.Helper()
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 || rootlessMode {
 		return
 	}
 	if os.Getenv("CI") != "" {
@@ -74,11 +74,15 @@ func newDriver(tb testing.TB) *Driver {
 func newDriverParent(tb testing.TB, parent string) *Driver {
 	tb.Helper()
 	requireRoot(tb)
-	d, err := New(Options{
+	opts := Options{
 		StateDir:     tb.TempDir(),
 		CgroupParent: parent,
 		Bridge:       testBridge,
-	})
+	}
+	if rootlessMode {
+		opts = Options{StateDir: tb.TempDir(), CgroupParent: parent, Rootless: true}
+	}
+	d, err := New(opts)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -92,12 +96,13 @@ func newDriverParent(tb testing.TB, parent string) *Driver {
 
 func TestLinuxConformance(t *testing.T) {
 	d := newDriver(t)
-	sandboxtest.Run(t, d, sandboxtest.Options{CodeDir: codeDir, Isolated: true})
+	sandboxtest.Run(t, d, sandboxtest.Options{CodeDir: codeDir, Isolated: true, NoLimits: noLimits(d)})
 }
 
 // TestLinuxConformanceWithoutTemplate runs the suite on the slow path, where
 // each init builds and pivots its whole root.
 func TestLinuxConformanceWithoutTemplate(t *testing.T) {
+	skipRootless(t, "a rootless driver always builds the whole root: TestLinuxConformance covers it")
 	d := newDriver(t)
 	d.noTemplate = true
 	sandboxtest.Run(t, d, sandboxtest.Options{CodeDir: codeDir, Isolated: true})
@@ -127,6 +132,7 @@ func TestLinuxConformanceCgroupV2(t *testing.T) {
 // TestLinuxCgroupLimits checks the values written to the instance's cgroup.
 func TestLinuxCgroupLimits(t *testing.T) {
 	d := newDriver(t)
+	requireLimits(t, d)
 	spec := helperSpec("hang")
 	spec.MemoryBytes = 100 << 20
 	spec.CPUShares = 512

@@ -58,6 +58,10 @@ type Options struct {
 	// Isolated reports whether the driver isolates instances (mount namespace, limits);
 	// the subtests that need it skip otherwise.
 	Isolated bool
+	// NoLimits, when set, says why an isolating driver enforces no
+	// resource limits (a rootless linux driver without a delegated cgroup);
+	// the subtests that need limits skip with it.
+	NoLimits string
 }
 
 // Run runs the conformance suite against d.
@@ -250,6 +254,9 @@ func (s *suite) noChildAfterExit(t *testing.T) {
 func (s *suite) oom(t *testing.T) {
 	if !s.opts.Isolated {
 		t.Skip("the driver does not enforce memory limits")
+	}
+	if s.opts.NoLimits != "" {
+		t.Skip("no memory limit: " + s.opts.NoLimits)
 	}
 	spec := s.spec("alloc", "512")
 	spec.MemoryBytes = 64 << 20

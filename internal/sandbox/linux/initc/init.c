@@ -22,6 +22,17 @@
 //     runtime and, when the runtime ends, reports its wait status and exits,
 //     which makes the kernel kill everything left in the PID namespace.
 //
+// In the driver's rootless mode (record 'Y') the init was cloned in a new
+// user namespace too, mapping the node's unprivileged user to root: it
+// builds the whole root itself (a template's mount namespace belongs to
+// another user namespace), keeps the flags the kernel locks on a bind of a
+// host mount when it remounts it read-only, and leaves the supplementary
+// groups alone (setgroups is denied). With record 'C' it also serves the
+// driver on fd 7 (a SOCK_SEQPACKET socket): for each request byte, 4 or 6,
+// it creates a TCP socket of that family in the instance's network
+// namespace and sends it back (SCM_RIGHTS), since an unprivileged driver
+// cannot enter that namespace to create it (Instance.Dial).
+//
 // Everything it has to say goes to fd 4 as records [kind u8][len u32][data]:
 // 'E' a set-up error message (then it exits 1), 'R' the runtime has been
 // exec'ed, 'X' the runtime's raw wait status (int32).
@@ -45,8 +56,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/statvfs.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -57,6 +71,7 @@
 #define REPORT_FD 4
 #define TEMPLATE_FD 5
 #define NETNS_FD 6
+#define CONTROL_FD 7
 #define MAX_ITEMS 4096
 
 extern char **environ;
@@ -75,6 +90,8 @@ static int loopback;
 static int template_mode; // build the shared root, report, then wait to be killed
 static int use_template;  // copy the mount namespace open on TEMPLATE_FD
 static int use_netns;     // join the network namespace open on NETNS_FD
+static int userns_mode;   // rootless: in a user namespace of our own
+static int control = -1;  // CONTROL_FD when the driver asks for sockets
 static uint32_t uid = 65534, gid = 65534;
 static char *ops[MAX_ITEMS];
 static uint32_t op_lens[MAX_ITEMS];
@@ -162,6 +179,8 @@ static void parse(unsigned char *b, size_t len) {
 		case 'K': template_mode = 1; break;
 		case 'T': use_template = 1; break;
 		case 'W': use_netns = 1; break;
+		case 'Y': userns_mode = 1; break;
+		case 'C': control = CONTROL_FD; break;
 		case 'U': memcpy(&uid, s, 4); break;
 		case 'G': memcpy(&gid, s, 4); break;
 		case 'M':
@@ -209,6 +228,19 @@ static char *field(int op, int idx) {
 		if (s >= end) return "";
 	}
 	return s;
+}
+
+// locked_flags are the mount flags of statvfs flags f that a mount in a
+// user namespace must keep.
+static unsigned long locked_flags(unsigned long f) {
+	unsigned long m = 0;
+	if (f & ST_NOSUID) m |= MS_NOSUID;
+	if (f & ST_NODEV) m |= MS_NODEV;
+	if (f & ST_NOEXEC) m |= MS_NOEXEC;
+	if (f & ST_NOATIME) m |= MS_NOATIME;
+	if (f & ST_NODIRATIME) m |= MS_NODIRATIME;
+	if (f & ST_RELATIME) m |= MS_RELATIME;
+	return m;
 }
 
 static void do_op(int op) {
@@ -263,8 +295,14 @@ static void do_op(int op) {
 		} else if (mount(src, full, NULL, MS_BIND, NULL) < 0) {
 			fail("bind %s on %s", src, dst);
 		}
-		if (flags && mount(NULL, full, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
-			fail("remount %s", dst);
+		if (flags && mount(NULL, full, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0) {
+			// In a user namespace the kernel locks the nosuid, nodev,
+			// noexec and atime flags of a host mount: keep them.
+			struct statvfs sv;
+			if (!userns_mode || errno != EPERM || statvfs(full, &sv) < 0) fail("remount %s", dst);
+			flags |= locked_flags(sv.f_flag);
+			if (mount(NULL, full, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0) fail("remount %s", dst);
+		}
 	} else if (!strcmp(kind, "remount")) {
 		unsigned long flags = strtoul(field(op, 2), NULL, 10);
 		if (mount(NULL, full, NULL, MS_REMOUNT | flags, NULL) < 0) fail("remount %s", dst);
@@ -293,7 +331,9 @@ static void drop_privileges(void) {
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		fail("clear ambient capabilities");
-	if (setgroups(0, NULL) < 0) fail("setgroups");
+	// A user namespace made by an unprivileged user denies setgroups; the
+	// driver's own groups stay (all that user's anyway).
+	if (setgroups(0, NULL) < 0 && !(userns_mode && errno == EPERM)) fail("setgroups");
 	if (setresgid(gid, gid, gid) < 0) fail("setresgid %u", gid);
 	if (setresuid(uid, uid, uid) < 0) fail("setresuid %u", uid);
 	// setresuid cleared the permitted and effective sets; the inheritable
@@ -336,6 +376,37 @@ static void run_child(int execfd) {
 	_exit(127);
 }
 
+// serve_socket answers one request on the control socket: a TCP socket
+// of the requested family, or its errno as data. It returns 0 once the
+// driver has closed its end.
+static int serve_socket(void) {
+	unsigned char req;
+	ssize_t n = recv(control, &req, 1, MSG_DONTWAIT);
+	if (n < 0) return errno == EAGAIN || errno == EINTR;
+	if (n == 0) return 0;
+	int s = socket(req == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int32_t err = s < 0 ? errno : 0;
+	struct iovec iov = {.iov_base = &err, .iov_len = sizeof err};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (s >= 0) {
+		memset(&u, 0, sizeof u);
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &s, sizeof(int));
+	}
+	n = sendmsg(control, &msg, MSG_NOSIGNAL);
+	if (s >= 0) close(s);
+	return n >= 0 || errno == EAGAIN || errno == EINTR;
+}
+
 int main(void) {
 	if (fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) return 1;
 	size_t len;
@@ -343,6 +414,7 @@ int main(void) {
 	close(CONFIG_FD);
 	for (int i = 0; i < MAX_ITEMS; i++) op_fds[i] = -1;
 	parse(cfg, len);
+	if (control >= 0 && fcntl(control, F_SETFD, FD_CLOEXEC) < 0) fail("control socket");
 
 	// The driver has placed us in the instance's cgroups: make them our root.
 	if (!template_mode && unshare(CLONE_NEWCGROUP) < 0) fail("unshare cgroup namespace");
@@ -415,10 +487,21 @@ int main(void) {
 	close(execpipe[0]);
 	report('R', "", 0);
 
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0) fail("signalfd");
 	for (;;) {
-		siginfo_t info;
-		int sig = sigwaitinfo(&all, &info);
-		if (sig < 0) continue;
+		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = control, .events = POLLIN}};
+		if (poll(pfd, 2, -1) < 0) continue;
+		if (control >= 0 && pfd[1].revents) {
+			if (!serve_socket()) {
+				close(control);
+				control = -1;
+			}
+		}
+		if (!(pfd[0].revents & POLLIN)) continue;
+		struct signalfd_siginfo info;
+		if (read(sfd, &info, sizeof info) != (ssize_t)sizeof info) continue;
+		int sig = (int)info.ssi_signo;
 		if (sig == SIGCHLD) {
 			int status;
 			pid_t p;
