@@ -62,7 +62,7 @@ func sandboxKind(cfg config.Config) string {
 	if k := cfg.Instances.Sandbox; k != "" {
 		return k
 	}
-	if runtime.GOOS == "linux" && os.Geteuid() == 0 {
+	if runtime.GOOS == "linux" && (os.Geteuid() == 0 || cfg.Instances.Rootless) {
 		return "linux"
 	}
 	return "process"

@@ -30,6 +30,8 @@ func newLinuxDriver(a *App, run string) (sandbox.Driver, func() error, error) {
 		// first call of a function with internetAccess.
 		Network:     sandbox.Network(a.cfg.Instances.Network),
 		EgressAllow: allow,
+		// User namespaces; implied by the driver when openfc is not root.
+		Rootless: a.cfg.Instances.Rootless,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -93,6 +93,13 @@ type Instances struct {
 	// reach although the egress policy denies them, e.g. a database on
 	// the private network.
 	EgressAllow []string `yaml:"egressAllow"`
+	// Rootless runs the linux sandbox without root: every instance in a
+	// user namespace of its own mapping openfc's user to root inside.
+	// Implied when openfc runs as an unprivileged user with sandbox linux;
+	// it makes linux the default sandbox. Loses the resource limits
+	// unless the user has a delegated cgroup v2 subtree, and the bridge
+	// network (README, "Running without root").
+	Rootless bool `yaml:"rootless"`
 }
 
 // EgressAllowPrefixes parses EgressAllow.
@@ -178,6 +185,7 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringVar(&c.Instances.CPULimit, "cpu-limit", c.Instances.CPULimit, "none (CPU shares only) or strict (also one CPU per 2 GB of memory, once started) [OPENFC_CPU_LIMIT]")
 	fs.StringVar(&c.Instances.Network, "sandbox-network", c.Instances.Network, "what internetAccess gives: none (loopback only) or bridge (NAT with an egress policy; linux sandbox) (default none) [OPENFC_SANDBOX_NETWORK]")
 	fs.StringSliceVar(&c.Instances.EgressAllow, "sandbox-egress-allow", c.Instances.EgressAllow, "`CIDR`s bridge-mode instances may reach despite the egress policy (private ranges, link-local, the host) [OPENFC_SANDBOX_EGRESS_ALLOW]")
+	fs.BoolVar(&c.Instances.Rootless, "sandbox-rootless", c.Instances.Rootless, "run the linux sandbox without root, in user namespaces (no resource limits without a delegated cgroup v2 subtree; no bridge network) [OPENFC_SANDBOX_ROOTLESS]")
 	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
@@ -266,6 +274,13 @@ func Load(args, env []string) (Config, error) {
 			}
 		}
 	}
+	if v, ok := vars["OPENFC_SANDBOX_ROOTLESS"]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("OPENFC_SANDBOX_ROOTLESS=%q: use true or false", v)
+		}
+		c.Instances.Rootless = b
+	}
 	if v, ok := vars["OPENFC_MAX_INSTANCES"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -333,11 +348,17 @@ func (c Config) Validate() error {
 	if in := c.Instances; in.Sandbox != "" && in.Sandbox != "linux" && in.Sandbox != "process" {
 		errs = append(errs, fmt.Errorf("sandbox %q: use linux or process", in.Sandbox))
 	}
+	if in := c.Instances; in.Rootless && in.Sandbox == "process" {
+		errs = append(errs, errors.New("sandbox-rootless is a mode of the linux sandbox, not of process"))
+	}
 	switch in := c.Instances; in.Network {
 	case "", "none":
 	case "bridge":
 		if in.Sandbox == "process" {
 			errs = append(errs, errors.New("sandbox-network bridge needs the linux sandbox"))
+		}
+		if in.Rootless {
+			errs = append(errs, errors.New("sandbox-network bridge needs root: not with sandbox-rootless, whose instances have loopback only"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("sandbox-network %q: use none or bridge", in.Network))
