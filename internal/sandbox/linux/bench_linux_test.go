@@ -22,6 +22,13 @@ import (
 // static program in the same run. Figures: docs/BENCHMARKS.md.
 //
 //	go test -run '^$' -bench . -benchtime 200x ./internal/sandbox/linux/
+//
+// The rootless variants force the rootless mode as root (the user
+// namespace then maps root; the kernel does the same work). For an
+// unprivileged run, build the test binary and run it as another user with
+// OPENFC_LINUX_TEST_ROOTLESS=1 and OPENFC_LINUX_TEST_CODE_DIR set to a
+// folder holding the test program (see TestRootless): every driver is
+// rootless then, and only the rootless variants run.
 
 // durations collects per-operation latencies and reports percentiles.
 type durations []time.Duration
@@ -66,11 +73,11 @@ func BenchmarkSandboxStart(b *testing.B) {
 		}
 		return took
 	}
-	for _, variant := range []string{"linux", "linux-no-template"} {
+	for _, variant := range []string{"linux", "linux-no-template", "rootless"} {
 		// linux-no-template builds and pivots the whole root in every init.
 		b.Run(variant, func(b *testing.B) {
-			d := newDriver(b)
-			d.noTemplate = variant == "linux-no-template"
+			d := benchDriver(b, variant)
+			d.noTemplate = d.noTemplate || variant == "linux-no-template"
 			var plains, boxed, overhead, end durations
 			for b.Loop() {
 				p := plain(b)
@@ -107,9 +114,10 @@ func BenchmarkSandboxStart(b *testing.B) {
 // BenchmarkSandboxStop measures Stop and clean-up of an idle sandbox:
 // SIGKILL (ctx already done) and SIGTERM to a runtime that exits on it.
 func BenchmarkSandboxStop(b *testing.B) {
-	for _, mode := range []string{"kill", "term"} {
+	for _, mode := range []string{"kill", "term", "rootless-kill", "rootless-term"} {
 		b.Run(mode, func(b *testing.B) {
-			d := newDriver(b)
+			d := benchDriver(b, mode)
+			mode = strings.TrimPrefix(mode, "rootless-")
 			var ds durations
 			for b.Loop() {
 				b.StopTimer()
@@ -310,4 +318,29 @@ func BenchmarkInitExec(b *testing.B) {
 			ds.report(b, "exec")
 		})
 	}
+}
+
+// benchDriver returns a rootless driver for a variant named rootless...,
+// else a root one; in the unprivileged test binary (rootlessMode) only the
+// rootless variants run.
+func benchDriver(b *testing.B, variant string) *Driver {
+	b.Helper()
+	rootless := strings.HasPrefix(variant, "rootless")
+	if rootlessMode && !rootless {
+		b.Skip("the unprivileged run measures the rootless variants only")
+	}
+	if !rootless || rootlessMode {
+		return newDriver(b)
+	}
+	requireRoot(b)
+	d, err := New(Options{StateDir: b.TempDir(), Rootless: true})
+	if err != nil {
+		b.Fatalf("New: %v", err)
+	}
+	b.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			b.Errorf("Close: %v", err)
+		}
+	})
+	return d
 }

@@ -140,6 +140,9 @@ func New(opts Options) (*Driver, error) {
 		if err := d.checkRootless(opts); err != nil {
 			return nil, fmt.Errorf("sandbox driver linux: rootless: %w", err)
 		}
+		if os.Geteuid() == 0 {
+			d.log.Warn("rootless sandbox mode as root: instances' root is the host's uid 0 (without capabilities); run openfc as an unprivileged user instead")
+		}
 	}
 	if d.stateDir == "" {
 		d.stateDir = DefaultStateDir
