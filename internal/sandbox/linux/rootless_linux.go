@@ -80,24 +80,30 @@ func UserNamespacesAllowed() error {
 // controllers can be created and removed under parent), else a hierarchy
 // without limits, and in both cases why, for the start-up log.
 func rootlessCgroups(parent string) (hierarchy, string) {
+	none := func(why string) (hierarchy, string) { return &noCgroups{why: why}, why }
 	b, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
 	if err != nil {
-		return &noCgroups{}, fmt.Sprintf("no cgroup v2 mount at %s (%v)", cgroupRoot, err)
+		// A cgroup v1 (or hybrid) host: v1 cannot be delegated to a user.
+		why := fmt.Sprintf("cgroup v1 host (no cgroup v2 mount at %s), and v1 cannot be delegated to a user", cgroupRoot)
+		if u, err := os.ReadFile(filepath.Join(cgroupRoot, "unified", "cgroup.controllers")); err == nil && len(strings.Fields(string(u))) == 0 {
+			why += "; its cgroup v2 mount " + filepath.Join(cgroupRoot, "unified") + " has no controllers"
+		}
+		return none(why)
 	}
 	f := strings.Fields(string(b))
 	if !contains(f, "memory") || !contains(f, "cpu") || !contains(f, "pids") {
-		return &noCgroups{}, fmt.Sprintf("cgroup v2 at %s has no memory, cpu and pids controllers (cgroup.controllers: %q)", cgroupRoot, strings.TrimSpace(string(b)))
+		return none(fmt.Sprintf("cgroup v2 at %s has no memory, cpu and pids controllers (cgroup.controllers: %q)", cgroupRoot, strings.TrimSpace(string(b))))
 	}
 	h, err := newHierarchy(parent, 2)
 	if err != nil {
-		return &noCgroups{}, err.Error()
+		return none(err.Error())
 	}
 	g, err := h.create("probe-"+randomID(), limits{cpuShares: sandbox.DefaultCPUShares, pids: sandbox.DefaultPidsLimit})
 	if err != nil {
-		return &noCgroups{}, fmt.Sprintf("no delegated cgroup v2 subtree writable by uid %d: %v", os.Geteuid(), err)
+		return none(fmt.Sprintf("no delegated cgroup v2 subtree writable by uid %d: %v", os.Geteuid(), err))
 	}
 	if err := g.remove(); err != nil {
-		return &noCgroups{}, fmt.Sprintf("delegated cgroup v2 subtree: %v", err)
+		return none(fmt.Sprintf("delegated cgroup v2 subtree: %v", err))
 	}
 	return h, "delegated cgroup v2 subtree " + h.(*v2).parent
 }
@@ -107,6 +113,7 @@ func rootlessCgroups(parent string) (hierarchy, string) {
 // instance all the same: its PID namespace dies with its init. It keeps
 // the live instance ids, which a cgroup folder would make unique.
 type noCgroups struct {
+	why  string // why there are no limits
 	mu   sync.Mutex
 	live map[string]bool
 }

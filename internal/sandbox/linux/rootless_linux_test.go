@@ -48,8 +48,8 @@ func skipRootless(t *testing.T, why string) {
 
 // noLimits says why d enforces no resource limits, or "".
 func noLimits(d *Driver) string {
-	if d.cgroups.version() == 0 {
-		return "a rootless driver without a delegated cgroup v2 subtree runs instances without limits (this machine's cgroup v2 has no controllers)"
+	if h, ok := d.cgroups.(*noCgroups); ok {
+		return "a rootless driver without a delegated cgroup v2 subtree runs instances without limits: " + h.why
 	}
 	return ""
 }
