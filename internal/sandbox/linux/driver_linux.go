@@ -364,10 +364,10 @@ func (d *Driver) bridgeNet() (*bridgeNet, error) {
 // look at the network (a kernel without nf_tables) is only logged: it
 // matters to the bridge mode, whose set-up fails then.
 func (d *Driver) removeLeftovers() error {
-	if d.rootless {
-		// no bridge
-	} else if err := removeBridgeNet(d.bridgeCfg.name, true); err != nil {
-		d.log.Warn("remove leftover sandbox network", "bridge", d.bridgeCfg.name, "err", err)
+	if !d.rootless { // a rootless node has no bridge
+		if err := removeBridgeNet(d.bridgeCfg.name, true); err != nil {
+			d.log.Warn("remove leftover sandbox network", "bridge", d.bridgeCfg.name, "err", err)
+		}
 	}
 	groups, err := d.cgroups.leftovers()
 	if err != nil {

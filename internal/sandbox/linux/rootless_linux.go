@@ -94,18 +94,62 @@ func rootlessCgroups(parent string) (hierarchy, string) {
 	if !contains(f, "memory") || !contains(f, "cpu") || !contains(f, "pids") {
 		return none(fmt.Sprintf("cgroup v2 at %s has no memory, cpu and pids controllers (cgroup.controllers: %q)", cgroupRoot, strings.TrimSpace(string(b))))
 	}
+	h, err := probeV2(parent)
+	if err == nil {
+		return h, "delegated cgroup v2 subtree " + h.(*v2).parent
+	}
+	why := fmt.Sprintf("no delegated cgroup v2 subtree writable by uid %d: %v", os.Geteuid(), err)
+	// The node's own cgroup holds the node, so no controller can be
+	// enabled below it (no internal processes): try under the top of the
+	// subtree delegated to this user (systemd: user@UID.service), which
+	// holds none.
+	own, oerr := ownCgroups()
+	if filepath.IsAbs(parent) || oerr != nil {
+		return none(why)
+	}
+	top := delegationRoot(cgroupRoot, own[""], os.Geteuid())
+	if top == "" || top == filepath.Clean("/"+own[""]) {
+		return none(why)
+	}
+	h, err = probeV2(filepath.Join(top, parent))
+	if err != nil {
+		return none(why + fmt.Sprintf("; under %s: %v", top, err))
+	}
+	return h, "delegated cgroup v2 subtree " + h.(*v2).parent
+}
+
+// probeV2 returns the v2 hierarchy under parent once a probe cgroup with
+// the memory, cpu and pids controllers could be made and removed there.
+func probeV2(parent string) (hierarchy, error) {
 	h, err := newHierarchy(parent, 2)
 	if err != nil {
-		return none(err.Error())
+		return nil, err
 	}
 	g, err := h.create("probe-"+randomID(), limits{cpuShares: sandbox.DefaultCPUShares, pids: sandbox.DefaultPidsLimit})
 	if err != nil {
-		return none(fmt.Sprintf("no delegated cgroup v2 subtree writable by uid %d: %v", os.Geteuid(), err))
+		_ = h.removeParent() // made empty by the failed create, if at all
+		return nil, err
 	}
 	if err := g.remove(); err != nil {
-		return none(fmt.Sprintf("delegated cgroup v2 subtree: %v", err))
+		return nil, err
 	}
-	return h, "delegated cgroup v2 subtree " + h.(*v2).parent
+	return h, nil
+}
+
+// delegationRoot returns the topmost cgroup (a path from the hierarchy's
+// root) among own and its ancestors whose folders under root all belong to
+// uid: the top of the subtree delegated to that user, or "" when own is not
+// the user's.
+func delegationRoot(root, own string, uid int) string {
+	top := ""
+	for p := filepath.Clean("/" + own); p != "/"; p = filepath.Dir(p) {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(root, p), &st); err != nil || int(st.Uid) != uid {
+			break
+		}
+		top = p
+	}
+	return top
 }
 
 // noCgroups is the hierarchy of a rootless driver without a delegated

@@ -293,3 +293,27 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	mustDo(t, err)
 	mustDo(t, os.WriteFile(dst, b, mode))
 }
+
+// TestDelegationRoot finds the top of a user's delegated cgroup subtree in
+// a fake hierarchy: folders owned by the user up to user@UID.service.
+func TestDelegationRoot(t *testing.T) {
+	requireRoot(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown the fake hierarchy")
+	}
+	root := t.TempDir()
+	own := "/user.slice/user-1000.slice/user@1000.service/app.slice/openfc.service"
+	mustDo(t, os.MkdirAll(filepath.Join(root, own), 0o755))
+	for _, p := range []string{"/user.slice/user-1000.slice/user@1000.service", "/user.slice/user-1000.slice/user@1000.service/app.slice", own} {
+		mustDo(t, os.Chown(filepath.Join(root, p), rootlessUID, rootlessUID))
+	}
+	if got, want := delegationRoot(root, own, rootlessUID), "/user.slice/user-1000.slice/user@1000.service"; got != want {
+		t.Errorf("delegationRoot = %q, want %q", got, want)
+	}
+	if got := delegationRoot(root, own, rootlessUID+1); got != "" {
+		t.Errorf("delegationRoot of another user = %q, want none", got)
+	}
+	if got := delegationRoot(root, "/", rootlessUID); got != "" {
+		t.Errorf("delegationRoot of the root cgroup = %q, want none", got)
+	}
+}
