@@ -85,8 +85,8 @@ func rootlessCgroups(parent string) (hierarchy, string) {
 	if err != nil {
 		// A cgroup v1 (or hybrid) host: v1 cannot be delegated to a user.
 		why := fmt.Sprintf("cgroup v1 host (no cgroup v2 mount at %s), and v1 cannot be delegated to a user", cgroupRoot)
-		if u, err := os.ReadFile(filepath.Join(cgroupRoot, "unified", "cgroup.controllers")); err == nil && len(strings.Fields(string(u))) == 0 {
-			why += "; its cgroup v2 mount " + filepath.Join(cgroupRoot, "unified") + " has no controllers"
+		if u, err := os.ReadFile(filepath.Join(cgroupRoot, "unified", "cgroup.controllers")); err == nil {
+			why += fmt.Sprintf("; its cgroup v2 mount %s has the controllers %q only", filepath.Join(cgroupRoot, "unified"), strings.TrimSpace(string(u)))
 		}
 		return none(why)
 	}
