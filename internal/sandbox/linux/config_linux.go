@@ -27,6 +27,7 @@ const (
 	recUseNet   = 'W' // join the network namespace open on fd 6
 	recUserns   = 'Y' // rootless: the init is in a user namespace of its own
 	recControl  = 'C' // serve TCP sockets of the instance's network on fd 7
+	recNproc    = 'N' // u32: RLIMIT_NPROC of the instance (rootless)
 
 	repError   = 'E' // set-up failed: message
 	repRunning = 'R' // the runtime has been exec'ed
@@ -84,11 +85,12 @@ type initConfig struct {
 	loopback bool
 	uid, gid uint32
 	ops      []op
-	template bool // this init builds a template
-	useTmpl  bool // this init copies a template
-	useNet   bool // this init joins a network namespace made ahead
-	userns   bool // rootless: this init is in a user namespace of its own
-	control  bool // this init serves sockets on fd 7 (rootless Dial)
+	template bool   // this init builds a template
+	useTmpl  bool   // this init copies a template
+	useNet   bool   // this init joins a network namespace made ahead
+	userns   bool   // rootless: this init is in a user namespace of its own
+	control  bool   // this init serves sockets on fd 7 (rootless Dial)
+	nproc    uint32 // RLIMIT_NPROC, 0 for none (rootless)
 }
 
 func (c *initConfig) encode() ([]byte, error) {
@@ -144,6 +146,9 @@ func (c *initConfig) encode() ([]byte, error) {
 	}
 	if c.loopback {
 		rec(recLoopback, nil)
+	}
+	if c.nproc > 0 {
+		u32(recNproc, c.nproc)
 	}
 	u32(recUID, c.uid)
 	u32(recGID, c.gid)

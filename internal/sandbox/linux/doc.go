@@ -148,8 +148,9 @@
 // With Options.Rootless, or when the node is not root, each init is cloned
 // in a user namespace of its own that maps the node's user to root, and
 // builds the whole root itself with its own network namespace (those made
-// ahead belong to the node's user namespace); limits come only from a
-// delegated cgroup v2 subtree, the bridge network is refused, and Dial
+// ahead belong to the node's user namespace); memory and CPU limits come
+// only from a delegated cgroup v2 subtree (processes are capped by
+// RLIMIT_NPROC, per instance), the bridge network is refused, and Dial
 // gets its TCP sockets from the init. See rootless_linux.go.
 //
 // Requires root, or unprivileged user namespaces in the rootless mode.

@@ -184,7 +184,11 @@ func New(opts Options) (*Driver, error) {
 		var why string
 		d.cgroups, why = rootlessCgroups(parent)
 		if d.cgroups.version() == 0 {
-			d.log.Warn("rootless sandboxes run WITHOUT memory, CPU and pids limits, and OOM kills are not reported: "+why,
+			pids := "processes capped by RLIMIT_NPROC"
+			if os.Geteuid() == 0 {
+				pids = "no process cap either (RLIMIT_NPROC does not bind root)"
+			}
+			d.log.Warn("rootless sandboxes run WITHOUT memory and CPU limits ("+pids+"), and OOM kills are not reported: "+why,
 				"hint", "give the user a delegated cgroup v2 subtree (systemd: Delegate=yes) or run openfc as root")
 		} else {
 			d.log.Info("rootless sandboxes limited by a " + why)
@@ -477,6 +481,7 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		loopback: d.rootless,
 		userns:   d.rootless,
 		control:  d.rootless && spec.ListenAddr != "",
+		nproc:    d.nprocLimit(spec),
 		uid:      d.uid,
 		gid:      d.gid,
 		ops:      ops,

@@ -264,7 +264,7 @@ func TestEscapeSeeProcesses(t *testing.T) {
 
 func TestAbuseForkBombContained(t *testing.T) {
 	d := newDriver(t)
-	requireLimits(t, d)
+	requirePidsLimit(t, d)
 	marker := fmt.Sprintf("0.%d%d", os.Getpid(), time.Now().UnixNano()%1e9)
 	spec := helperSpec("forkbomb", marker)
 	spec.PidsLimit = 64
@@ -297,7 +297,7 @@ func TestAbuseForkBombContained(t *testing.T) {
 
 func TestAbuseShellForkBombStopped(t *testing.T) {
 	d := newDriver(t)
-	requireLimits(t, d)
+	requirePidsLimit(t, d)
 	spec := sandbox.Spec{
 		Path: "/usr/bin/sh",
 		// The top-level shell never ends by itself (its loop forks

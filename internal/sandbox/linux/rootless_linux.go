@@ -34,8 +34,10 @@ import (
 // What it loses against root:
 //   - resource limits, unless the user has a delegated cgroup v2 subtree
 //     with the memory, cpu and pids controllers (systemd user delegation):
-//     without one, instances run without memory, CPU or pids limits and an
-//     OOM is never reported (New logs a warning);
+//     without one, instances run without memory or CPU limits and an OOM
+//     is never reported (New logs a warning). Processes stay capped at
+//     Spec.PidsLimit by RLIMIT_NPROC, which the kernel counts per user per
+//     user namespace, so per instance (nprocLimit);
 //   - the runtime has the node's uid on the host, not a uid of its own:
 //     the sandbox's mounts are all it can reach, but what it may write
 //     there (SocketDir) is the node user's;
@@ -377,4 +379,17 @@ func (d *Driver) checkRootless(opts Options) error {
 		return fmt.Errorf("unprivileged user namespaces refused by the kernel: %s: %w", err, sandbox.ErrUnsupported)
 	}
 	return nil
+}
+
+// nprocLimit is the RLIMIT_NPROC a rootless init sets for its instance:
+// Spec.PidsLimit. Each instance is the only user of its user namespace,
+// where the kernel counts processes (and threads) per user, so the limit
+// is the instance's own, as pids.max would be; it is what contains a fork
+// bomb without a pids cgroup. The kernel does not enforce it for the
+// host's root (a rootless mode forced as root) or with CAP_SYS_RESOURCE.
+func (d *Driver) nprocLimit(spec *sandbox.Spec) uint32 {
+	if !d.rootless || spec.PidsLimit <= 0 {
+		return 0
+	}
+	return uint32(min(spec.PidsLimit, 1<<31))
 }

@@ -54,6 +54,24 @@ func noLimits(d *Driver) string {
 	return ""
 }
 
+// requirePidsLimit skips a test that needs the pids limit where d has
+// none. A rootless driver without cgroups has RLIMIT_NPROC instead, which
+// the kernel enforces on any user but the host's root: it is checked here
+// before any fork bomb is let loose.
+func requirePidsLimit(t *testing.T, d *Driver) {
+	t.Helper()
+	if _, ok := d.cgroups.(*noCgroups); !ok {
+		return
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("a rootless driver forced as root: the kernel does not enforce RLIMIT_NPROC, its pids limit, for the host's root")
+	}
+	spec := sandbox.Spec{Path: "/usr/bin/sh", Args: []string{"sh", "-c", "grep 'Max processes' /proc/self/limits | tr -s ' ' | cut -d' ' -f3"}, Env: []string{"PATH=/usr/bin:/bin"}, PidsLimit: 77}
+	if got := attempt(t, d, spec); got != "77" {
+		t.Fatalf("RLIMIT_NPROC in a rootless instance with PidsLimit 77 = %q: no pids limit", got)
+	}
+}
+
 func requireLimits(t *testing.T, d *Driver) {
 	t.Helper()
 	if why := noLimits(d); why != "" {
@@ -131,6 +149,7 @@ func TestRootless(t *testing.T) {
 		"TestRootlessNSHostMarkers", "TestRootlessNSBridgeRefused", "TestEscapeHostFilesystemHidden",
 		"TestEscapeCapabilitiesAndUser", "TestEscapeNamespaces", "TestEscapeMount", "TestAbuseNoSurvivorAfterStop",
 		"TestAbuseFillTmp", "TestEscapeSeeProcesses", "TestEscapeHostLoopback",
+		"TestAbuseForkBombContained", "TestAbuseShellForkBombStopped",
 	} {
 		if !strings.Contains(out, "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass as uid %d", name, rootlessUID)

@@ -31,7 +31,9 @@
 // driver on fd 7 (a SOCK_SEQPACKET socket): for each request byte, 4 or 6,
 // it creates a TCP socket of that family in the instance's network
 // namespace and sends it back (SCM_RIGHTS), since an unprivileged driver
-// cannot enter that namespace to create it (Instance.Dial).
+// cannot enter that namespace to create it (Instance.Dial). Record 'N'
+// sets RLIMIT_NPROC before the runtime is forked: without a pids cgroup it
+// caps the instance's processes, counted per user per user namespace.
 //
 // Everything it has to say goes to fd 4 as records [kind u8][len u32][data]:
 // 'E' a set-up error message (then it exits 1), 'R' the runtime has been
@@ -59,6 +61,7 @@
 #include <poll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/statvfs.h>
 #include <sys/socket.h>
@@ -92,6 +95,7 @@ static int use_template;  // copy the mount namespace open on TEMPLATE_FD
 static int use_netns;     // join the network namespace open on NETNS_FD
 static int userns_mode;   // rootless: in a user namespace of our own
 static int control = -1;  // CONTROL_FD when the driver asks for sockets
+static uint32_t nproc;    // RLIMIT_NPROC of the instance, 0 for none
 static uint32_t uid = 65534, gid = 65534;
 static char *ops[MAX_ITEMS];
 static uint32_t op_lens[MAX_ITEMS];
@@ -181,6 +185,7 @@ static void parse(unsigned char *b, size_t len) {
 		case 'W': use_netns = 1; break;
 		case 'Y': userns_mode = 1; break;
 		case 'C': control = CONTROL_FD; break;
+		case 'N': memcpy(&nproc, s, 4); break;
 		case 'U': memcpy(&uid, s, 4); break;
 		case 'G': memcpy(&gid, s, 4); break;
 		case 'M':
@@ -466,6 +471,12 @@ int main(void) {
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 
+	if (nproc) {
+		// Rootless without a pids cgroup: the kernel counts processes per
+		// user per user namespace, and this namespace is the instance's.
+		struct rlimit r = {nproc, nproc};
+		if (setrlimit(RLIMIT_NPROC, &r) < 0) fail("setrlimit nproc %u", nproc);
+	}
 	int execpipe[2];
 	if (pipe2(execpipe, O_CLOEXEC) < 0) fail("pipe");
 	pid_t child = fork();
