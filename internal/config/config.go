@@ -55,8 +55,9 @@ type NATS struct {
 // Instances configures the sandboxes and the scheduler.
 type Instances struct {
 	// Sandbox is the sandbox driver: linux (namespaces, cgroups, seccomp;
-	// needs root) or process (no isolation, development only). Default:
-	// linux when running as root on Linux, else process.
+	// needs root, or user namespaces with Rootless) or process (no
+	// isolation, development only). Default: linux when running as root on
+	// Linux or with Rootless, else process.
 	Sandbox string `yaml:"sandbox"`
 	// Memory is the node's memory budget for instances, e.g. "16GiB"
 	// (default 75% of the machine's memory).
@@ -174,7 +175,7 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringVar(&c.NATS.Listen, "nats-listen", c.NATS.Listen, "open the embedded NATS client port at `host:port` [OPENFC_NATS_LISTEN]")
 	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "log `level`: debug, info, warn, error [OPENFC_LOG_LEVEL]")
 	fs.StringVar(&c.Log.Format, "log-format", c.Log.Format, "log `format`: text or json [OPENFC_LOG_FORMAT]")
-	fs.StringVar(&c.Instances.Sandbox, "sandbox", c.Instances.Sandbox, "sandbox `driver`: linux or process (default linux as root on Linux) [OPENFC_SANDBOX]")
+	fs.StringVar(&c.Instances.Sandbox, "sandbox", c.Instances.Sandbox, "sandbox `driver`: linux or process (default linux as root on Linux or with --sandbox-rootless) [OPENFC_SANDBOX]")
 	fs.StringVar(&c.Instances.Memory, "instance-memory", c.Instances.Memory, "memory `budget` for instances, e.g. 16GiB (default 75% of the machine) [OPENFC_INSTANCE_MEMORY]")
 	fs.IntVar(&c.Instances.MaxInstances, "max-instances", c.Instances.MaxInstances, "instance quota of the account on this node [OPENFC_MAX_INSTANCES]")
 	fs.DurationVar(&c.Instances.KeepAlive, "keep-alive", c.Instances.KeepAlive, "how long an idle instance lives [OPENFC_KEEP_ALIVE]")
