@@ -249,7 +249,9 @@ func TestNATSStreamTrigger(t *testing.T) {
 	}
 	before := seq("s", 0, 7)
 	pub(before...)
-	cfg := func(enable bool) string { return natsTrigger(enable, `{"Stream":"APPLOGS","Subject":"applogs.web"}`, 3, 2) }
+	cfg := func(enable bool) string {
+		return natsTrigger(enable, `{"Stream":"APPLOGS","Subject":"applogs.web"}`, 3, 2)
+	}
 	createTrigger(t, s, fc.Trigger{TriggerName: "stream", TriggerType: "eventbridge", TriggerConfig: []byte(cfg(true))})
 	testenv.Eventually(t, 90*time.Second, func() error {
 		if got := dataBySubject(batches(t, s), "applogs.web"); !slices.Equal(got, before) {
@@ -545,4 +547,3 @@ func TestEventTriggerBadConfigs(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
