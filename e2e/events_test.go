@@ -186,7 +186,8 @@ func TestNATSSubjectTrigger(t *testing.T) {
 	publish(t, nc, "logs.a.data", "while-disabled")
 
 	// Updated to another subject, enabled: the old one is not read.
-	updateTrigger(t, s, "logs", natsTrigger(true, `{"Subject":"logs.b"}`, 1, 0))
+	// Through its own connection this time (Url), to the same server.
+	updateTrigger(t, s, "logs", natsTrigger(true, `{"Subject":"logs.b","Url":"`+nc.ConnectedUrl()+`"}`, 1, 0))
 	poll(t, 60*time.Second, func() error {
 		if !subscribed(nc, "logs.b") {
 			return errors.New("the updated trigger has not subscribed to logs.b")
@@ -443,16 +444,25 @@ func TestOSSTriggerWebhook(t *testing.T) {
 			t.Errorf("event %v is not in FC's OSS format", e)
 		}
 	}
-	// A trigger that is not an oss trigger, and a missing one.
 	if status, body := post("", nil); status != 403 {
 		t.Errorf("empty call: %d %s", status, body)
 	}
-	req, _ := http.NewRequest("POST", s.Endpoint+"/openfc/v1/events/oss/ev/rec/web", bytes.NewReader(s3Event("s3:ObjectCreated:Put", "photos", "in/a.jpg", 1)))
-	req.Header.Set("Authorization", "Bearer "+token)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 400 {
-		t.Errorf("webhook of an http trigger: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
+	// A trigger that is not an oss trigger, and a missing one: signed
+	// callers learn which; others get 403 either way.
+	for path, want := range map[string]int{"ev/rec/web": 400, "ev/rec/nope": 404, "ev/nope/photos": 404} {
+		_, err := s.Client.Do(t.Context(), client.Request{Method: "POST", Path: "/openfc/v1/events/oss/" + path,
+			Body: s3Event("s3:ObjectCreated:Put", "photos", "in/a.jpg", 1)}, nil)
+		var e *client.Error
+		if !errors.As(err, &e) || e.Status != want {
+			t.Errorf("signed webhook call to %s: %v, want HTTP %d", path, err, want)
+		}
+		req, _ := http.NewRequest("POST", s.Endpoint+"/openfc/v1/events/oss/"+path, bytes.NewReader(s3Event("s3:ObjectCreated:Put", "photos", "in/a.jpg", 1)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 403 {
+			t.Errorf("unsigned webhook call to %s: %v %v, want 403", path, resp, err)
+		} else {
+			resp.Body.Close()
+		}
 	}
 	s.Stop(t)
 }
@@ -547,3 +557,86 @@ func TestEventTriggerBadConfigs(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestNATSTriggerOncePerPlatform: two nodes on one NATS both run a plain
+// subject trigger; each message is delivered once, by one node or the
+// other (the trigger's queue group).
+func TestNATSTriggerOncePerPlatform(t *testing.T) {
+	testenv.RequireRoot(t)
+	env := []string{"OPENFC_ACCOUNT_ID=4444555566667777", "OPENFC_ACCESS_KEY_ID=E2EEVENTSKEY",
+		"OPENFC_ACCESS_KEY_SECRET=events-secret-0123456789", "OPENFC_MASTER_KEY=" + strings.Repeat("ef", 32)}
+	n1 := startServer(t, serverOptions{DataDir: filepath.Join(t.TempDir(), "n1"), Env: env, Args: []string{"--nats-listen", "127.0.0.1:0"}})
+	m := natsAddrRE.FindStringSubmatch(n1.Stderr.String())
+	if m == nil {
+		t.Fatalf("node 1 logged no `nats listening addr=...` line:\n%s", n1.Stderr)
+	}
+	n2 := startServer(t, serverOptions{DataDir: filepath.Join(t.TempDir(), "n2"), Env: env, Args: []string{"--nats-url", "nats://" + m[1]}})
+	nc, err := nats.Connect("nats://" + m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := t.Context()
+	c := n1.Client
+	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "ev"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateFunction(ctx, "ev", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
+		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/ev.LATEST/functions/rec/on-demand-config",
+		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	createTrigger(t, n1, fc.Trigger{TriggerName: "web", TriggerType: "http", TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)})
+	createTrigger(t, n1, fc.Trigger{TriggerName: "logs", TriggerType: "eventbridge", TriggerConfig: []byte(natsTrigger(true, `{"Subject":"logs.two"}`, 1, 0))})
+	poll(t, 60*time.Second, func() error {
+		_, _, err := n2.Client.GetTrigger(ctx, "ev", "rec", "logs")
+		return err
+	})
+	poll(t, 60*time.Second, func() error {
+		if !subscribed(nc, "logs.two") {
+			return errors.New("no node subscribed to logs.two yet")
+		}
+		return nil
+	})
+	delivered := func() (all []string, dup string) {
+		seen := map[string]bool{}
+		for _, s := range []*server{n1, n2} {
+			for _, d := range dataBySubject(batches(t, s), "logs.two") {
+				if d == "probe" { // subscribed's
+					continue
+				}
+				if seen[d] {
+					dup = d
+				}
+				seen[d] = true
+				all = append(all, d)
+			}
+		}
+		slices.Sort(all)
+		return all, dup
+	}
+	var want []string
+	for round := range 3 {
+		msgs := seq(fmt.Sprintf("r%d", round), 0, 20)
+		want = slices.Sorted(slices.Values(append(want, msgs...)))
+		publish(t, nc, "logs.two", msgs...)
+		testenv.Eventually(t, 90*time.Second, func() error {
+			all, dup := delivered()
+			if dup != "" {
+				t.Fatalf("message %s was delivered twice", dup)
+			}
+			if !slices.Equal(all, want) {
+				return fmt.Errorf("delivered %d of %d messages", len(all), len(want))
+			}
+			return nil
+		})
+	}
+	n2.Stop(t)
+	n1.Stop(t)
+}

@@ -64,13 +64,17 @@ type OSSWebhookResult struct {
 // an FC signature.
 func (o *OSS) ServeWebhook(r *http.Request, service, function, trigger string) (OSSWebhookResult, error) {
 	it, err := o.store.Trigger(service, function, trigger)
+	if err == nil && it.Value.TriggerType != fc.TriggerOSS {
+		err = fc.InvalidArgument("trigger '%s' of function '%s' is a %s trigger, not an oss trigger", trigger, function, it.Value.TriggerType)
+	}
 	if err != nil {
-		return OSSWebhookResult{}, err
+		// Only a signed caller learns what exists.
+		if signed(r) && o.verify != nil && o.verify(r) == nil {
+			return OSSWebhookResult{}, err
+		}
+		return OSSWebhookResult{}, fc.AccessDenied("no oss trigger '%s' of function '%s' in service '%s' takes this call", trigger, function, service)
 	}
 	tr := it.Value
-	if tr.TriggerType != fc.TriggerOSS {
-		return OSSWebhookResult{}, fc.InvalidArgument("trigger '%s' of function '%s' is a %s trigger, not an oss trigger", trigger, function, tr.TriggerType)
-	}
 	if err := o.authorize(r, tr); err != nil {
 		return OSSWebhookResult{}, err
 	}
@@ -90,7 +94,7 @@ func (o *OSS) ServeWebhook(r *http.Request, service, function, trigger string) (
 // authorize accepts the trigger's webhook token or an FC signature.
 func (o *OSS) authorize(r *http.Request, tr *fc.Trigger) error {
 	h := r.Header.Get("Authorization")
-	if strings.HasPrefix(h, "FC ") || r.URL.Query().Has("x-fc-signature") {
+	if signed(r) {
 		if o.verify == nil {
 			return fc.AccessDenied("FC signatures are not accepted here")
 		}
@@ -106,6 +110,11 @@ func (o *OSS) authorize(r *http.Request, tr *fc.Trigger) error {
 		return fc.AccessDenied("the webhook token of trigger '%s' does not match: send Authorization: Bearer <triggerConfig.webhookToken>", tr.TriggerName)
 	}
 	return nil
+}
+
+// signed reports whether r carries an FC signature (header or signed URL).
+func signed(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "FC ") || r.URL.Query().Has("x-fc-signature")
 }
 
 // deliverOSS converts a notification, filters it by the trigger and
