@@ -168,7 +168,7 @@ func (e *Events) sync(ctx context.Context) {
 		}
 	}
 	for key, ref := range e.consumers {
-		if _, ok := consumers[key]; !ok {
+		if now, ok := consumers[key]; !ok || now != ref {
 			e.deleteConsumer(ctx, ref)
 		}
 	}
@@ -406,7 +406,18 @@ func (e *Events) readStream(ctx context.Context, nc *nats.Conn, s spec, log *slo
 	if err != nil {
 		return fmt.Errorf("read consumer %s: %w", cfg.Durable, err)
 	}
-	defer it.Stop()
+	defer func() {
+		// What was pulled and not delivered goes back at once, not
+		// after AckWait: the trigger may be restarted with a new config.
+		it.Drain()
+		for {
+			m, err := it.Next(jetstream.NextMaxWait(time.Second))
+			if err != nil {
+				return
+			}
+			m.Nak()
+		}
+	}()
 	log.Debug("trigger consuming", "stream", src.Stream, "consumer", cfg.Durable)
 	var pending jetstream.Msg
 	for {
