@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -169,6 +170,10 @@ func TestNATSSubjectTrigger(t *testing.T) {
 				t.Errorf("event %v lacks the CloudEvents fields", e)
 			}
 		}
+	}
+	if m := string(httpGet(t, s.Endpoint+"/metrics")); !regexp.MustCompile(`(?m)^openfc_trigger_nats_messages_total 1[3-9]$`).MatchString(m) {
+		// 12 messages and the probe (or probes)
+		t.Errorf("/metrics does not count the 12 messages and the probe:\n%s", grepLines(m, "openfc_trigger_nats"))
 	}
 	if largest > 5 || largest < 2 {
 		t.Errorf("largest batch has %d events; want 2..5 (CountBasedWindow 5, a 12-message burst): %v", largest, bs)
@@ -639,4 +644,14 @@ func TestNATSTriggerOncePerPlatform(t *testing.T) {
 	}
 	n2.Stop(t)
 	n1.Stop(t)
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -179,7 +179,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("start timer triggers: %w", err)
 	}
 	a.timers.Store(timers)
-	events := trigger.NewEvents(trigger.EventsOptions{Conn: a.broker.Conn, Store: a.store, Queue: a.queue, Logger: a.logger})
+	events := trigger.NewEvents(trigger.EventsOptions{Conn: a.broker.Conn, Store: a.store, Queue: a.queue,
+		Registerer: a.registry, Logger: a.logger})
 	if err := events.Start(ctx); err != nil {
 		return fmt.Errorf("start event triggers: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/queue"
@@ -26,10 +27,12 @@ import (
 // EventsOptions configures Events.
 type EventsOptions struct {
 	// Conn is the platform's NATS connection, used by sources without a Url.
-	Conn   *nats.Conn
-	Store  *store.Store
-	Queue  *queue.Queue
-	Logger *slog.Logger
+	Conn  *nats.Conn
+	Store *store.Store
+	Queue *queue.Queue
+	// Registerer receives the sources' metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Events runs the triggers that read NATS: eventbridge triggers whose
@@ -53,6 +56,8 @@ type Events struct {
 	consumers map[string]consumerRef
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
+
+	messages, batches, dropped prometheus.Counter
 }
 
 type consumerRef struct{ url, stream, name string }
@@ -69,8 +74,19 @@ func NewEvents(opts EventsOptions) *Events {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Events{conn: opts.Conn, store: opts.Store, queue: opts.Queue, logger: l.With("component", "trigger"),
-		reload: make(chan struct{}, 1), running: map[string]*source{}, consumers: map[string]consumerRef{}}
+	e := &Events{conn: opts.Conn, store: opts.Store, queue: opts.Queue, logger: l.With("component", "trigger"),
+		reload: make(chan struct{}, 1), running: map[string]*source{}, consumers: map[string]consumerRef{},
+		messages: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_trigger_nats_messages_total",
+			Help: "Messages NATS event triggers delivered to the async queue."}),
+		batches: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_trigger_nats_batches_total",
+			Help: "Batches (async invocations) NATS event triggers enqueued."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_trigger_nats_dropped_total",
+			Help: "Messages NATS event triggers dropped: over the async payload limit, or not enqueued from a plain subject."}),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(e.messages, e.batches, e.dropped)
+	}
+	return e
 }
 
 // Changed tells Events that triggers changed; it never blocks.
@@ -296,6 +312,7 @@ func (e *Events) readSubject(ctx context.Context, nc *nats.Conn, s spec, log *sl
 		b := newBatch(s)
 		if !b.add(subjectEvent(first)) {
 			log.Warn("trigger message dropped: larger than an async event", "subject", first.Subject, "bytes", len(first.Data))
+			e.dropped.Inc()
 			continue
 		}
 		timer := time.NewTimer(s.nats.BatchWindow)
@@ -328,6 +345,7 @@ func (e *Events) readSubject(ctx context.Context, nc *nats.Conn, s spec, log *sl
 		cancel()
 		if err != nil {
 			log.Warn("trigger batch dropped: not enqueued", "messages", b.n, "request_id", id, "err", err)
+			e.dropped.Add(float64(b.n))
 		}
 	}
 }
@@ -353,6 +371,7 @@ func (e *Events) drainSubject(s spec, ch chan *nats.Msg, log *slog.Logger) {
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if _, err := e.deliver(dctx, s, b, uuid.NewString()); err != nil {
 			log.Warn("trigger batch dropped at stop", "messages", b.n, "err", err)
+			e.dropped.Add(float64(b.n))
 		}
 		cancel()
 	}
@@ -436,6 +455,7 @@ func (e *Events) readStream(ctx context.Context, nc *nats.Conn, s spec, log *slo
 		if !b.add(streamEvent(first, src.Stream)) {
 			log.Warn("trigger message dropped: larger than an async event", "stream", src.Stream, "subject", first.Subject(), "bytes", len(first.Data()))
 			first.Term()
+			e.dropped.Inc()
 			continue
 		}
 		msgs := []jetstream.Msg{first}
@@ -492,17 +512,22 @@ var natsNamespace = uuid.MustParse("5d7f1a0e-1c55-4b7e-a4a3-0e57b0f8c3d2")
 
 // deliver enqueues a batch (or, for an oss trigger, the notification).
 func (e *Events) deliver(ctx context.Context, s spec, b *batch, id string) (string, error) {
+	var err error
 	if s.oss != nil {
-		var err error
 		for _, raw := range b.raw {
 			var res OSSWebhookResult
 			res, err = deliverOSS(ctx, e.queue, s.service, s.function, s.oss, raw)
 			id = res.RequestID
 		}
-		return id, err
+	} else {
+		err = e.queue.Enqueue(ctx, queue.Invocation{Service: s.service, Qualifier: s.qualifier, Function: s.function,
+			RequestID: id, Payload: b.payload()})
 	}
-	return id, e.queue.Enqueue(ctx, queue.Invocation{Service: s.service, Qualifier: s.qualifier, Function: s.function,
-		RequestID: id, Payload: b.payload()})
+	if err == nil {
+		e.messages.Add(float64(b.n))
+		e.batches.Inc()
+	}
+	return id, err
 }
 
 // Event is one NATS message as a function receives it: a CloudEvents 1.0
