@@ -64,6 +64,7 @@ type Server struct {
 	invoker   *invoke.Invoker
 	queue     *queue.Queue
 	http      *trigger.HTTP
+	oss       *trigger.OSS
 	metrics   http.Handler
 	endpoint  string // this node's base URL, for links it hands out
 }
@@ -90,6 +91,10 @@ func New(opts Options) *Server {
 				_, err := opts.Auth.Verify(r)
 				return err
 			}})
+	}
+	if opts.Queue != nil {
+		s.oss = trigger.NewOSS(trigger.OSSOptions{Store: opts.Store, Queue: opts.Queue, Logger: l,
+			Verify: func(r *http.Request) error { _, err := opts.Auth.Verify(r); return err }})
 	}
 	if s.maxBody == 0 {
 		s.maxBody = fc.MaxRequestBodyBytes
@@ -154,6 +159,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authenticate(r *http.Request) error {
 	if strings.HasPrefix(r.URL.Path, "/openfc/v1/code/") || strings.HasPrefix(r.URL.Path, "/2016-08-15/proxy/") {
 		return nil // code links carry a token; HTTP triggers check their own authType
+	}
+	if strings.HasPrefix(r.URL.Path, "/openfc/v1/events/") {
+		return nil // event webhooks take a trigger's token or check the FC signature themselves
 	}
 	if !strings.HasPrefix(r.URL.Path, "/2016-08-15/") && !strings.HasPrefix(r.URL.Path, "/openfc/v1/") {
 		return nil // unknown paths get PathNotSupported from the mux

@@ -56,6 +56,7 @@ type App struct {
 	sched       *scheduler.Scheduler
 	queue       *queue.Queue
 	timers      atomic.Pointer[trigger.Timers]
+	events      atomic.Pointer[trigger.Events]
 	provisioner atomic.Pointer[invoke.Provisioner]
 	registry    *prometheus.Registry
 	closeDriver func() error
@@ -131,6 +132,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 			if t := a.timers.Load(); t != nil && strings.HasPrefix(key, "trg.") {
 				t.Changed()
 			}
+			if e := a.events.Load(); e != nil && strings.HasPrefix(key, "trg.") {
+				e.Changed()
+			}
 			// Provisioned instances follow their configs, and new
 			// revisions of functions.
 			if p := a.provisioner.Load(); p != nil {
@@ -175,6 +179,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("start timer triggers: %w", err)
 	}
 	a.timers.Store(timers)
+	events := trigger.NewEvents(trigger.EventsOptions{Conn: a.broker.Conn, Store: a.store, Queue: a.queue,
+		Registerer: a.registry, Logger: a.logger})
+	if err := events.Start(ctx); err != nil {
+		return fmt.Errorf("start event triggers: %w", err)
+	}
+	a.events.Store(events)
 	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
 	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue,
 		Metrics: promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}), AccountID: a.creds.AccountID, Region: a.cfg.Region,
@@ -256,6 +266,11 @@ func (a *App) stop(ctx context.Context) error {
 	}
 	if t := a.timers.Load(); t != nil {
 		if err := t.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if e := a.events.Load(); e != nil {
+		if err := e.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -277,6 +277,7 @@ func ValidateTrigger(t *Trigger, cron CronValidator) error {
 		if t.SourceARN == nil || *t.SourceARN == "" {
 			p = append(p, "sourceArn is required for an oss trigger (acs:oss:<region>:<account>:<bucket>)")
 		}
+		p = append(p, ossProblems(t)...)
 	case TriggerEventBridge:
 		var c EventBridgeTriggerConfig
 		if err := json.Unmarshal(t.TriggerConfig, &c); err != nil {
@@ -286,6 +287,8 @@ func ValidateTrigger(t *Trigger, cron CronValidator) error {
 		if len(c.EventSourceConfig) == 0 || !RawObject(c.EventSourceConfig) {
 			p = append(p, "triggerConfig.eventSourceConfig is required and must be an object")
 		}
+		_, _, natsProblems := ParseNATSTrigger(t.TriggerConfig)
+		p = append(p, natsProblems...)
 	case TriggerLog, TriggerMNSTopic, TriggerCDNEvents, TriggerTablestore:
 		if t.SourceARN == nil || *t.SourceARN == "" {
 			p = append(p, problemf("sourceArn is required for a %s trigger", t.TriggerType))
