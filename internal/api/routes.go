@@ -75,6 +75,7 @@ func (s *Server) routes() {
 	s.mux.Handle(p+"/proxy/", s.handle(s.proxy))
 
 	h("GET /openfc/v1/code/{sha}", s.downloadCode)
+	s.limitsRoutes(h)
 
 	s.mux.Handle("/", s.handle(s.notSupported))
 	_ = http.MethodGet
