@@ -69,6 +69,9 @@ type Invoker struct {
 	// and functions whose limits it set.
 	limitsMu sync.Mutex
 	applied  map[[2]string]bool
+
+	// provErrs holds the problems of provision configs (currentError).
+	provErrs sync.Map // service#qualifier#function → string
 }
 
 // New returns an Invoker.

@@ -61,4 +61,29 @@ func TestProvisionedInstances(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A scheduled action that has fired sets the target; a bad one is
+	// refused and changes nothing.
+	zero := int64(0)
+	bad := fc.ProvisionConfig{Target: &zero, ScheduledActions: []fc.ScheduledAction{{Name: "x", Target: 1, ScheduleExpression: "cron(every day)"}}}
+	if _, _, err := c.PutProvisionConfig(ctx, "demo", "LATEST", "f", &bad, ""); err == nil {
+		t.Fatal("a provision config with a bad cron expression was accepted")
+	}
+	fired := fc.ProvisionConfig{Target: &zero, ScheduledActions: []fc.ScheduledAction{
+		{Name: "past", Target: 1, ScheduleExpression: "at(2020-01-01T08:00:00)", TimeZone: "Asia/Shanghai"},
+		{Name: "daily", Target: 1, ScheduleExpression: "cron(0 0 8 * * *)", StartTime: "2099-01-01T00:00:00Z"},
+	}}
+	if _, _, err := c.PutProvisionConfig(ctx, "demo", "LATEST", "f", &fired, ""); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		pc, _, err := c.GetProvisionConfig(ctx, "demo", "LATEST", "f")
+		if err != nil {
+			return err
+		}
+		if pc.Current != 1 || pc.CurrentError != "" || *pc.Target != 0 || len(pc.ScheduledActions) != 2 {
+			return fmt.Errorf("provision config %+v, want current 1 from the fired action, target 0 as set", pc)
+		}
+		return nil
+	})
 }
