@@ -149,4 +149,3 @@ func (p *Provisioner) apply(now time.Time) time.Time {
 	})
 	return wake
 }
-
