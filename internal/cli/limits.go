@@ -189,4 +189,3 @@ func (c *common) printLimits(l *fc.Limits) error {
 		{"Last modified", dash(l.LastModifiedTime)},
 	})
 }
-
