@@ -247,10 +247,11 @@ func (b *bench) flowWarm(ctx context.Context, rounds int, d time.Duration) ([]St
 	return []Stats{a, l}, l.P50 - a.P50, nil
 }
 
-// flowProvision times a python3 function's provisioned instances from 0
-// to target, then releases them.
+// flowProvision times the provisioned instances of a new python3 function
+// from 0 to target (a new function: released instances of an earlier run
+// stay warm for the keep-alive and would count at once), then deletes it.
 func (b *bench) flowProvision(ctx context.Context, target int) (float64, error) {
-	fn := "prov-python3"
+	fn := fmt.Sprintf("prov-python3-%d", time.Now().UnixNano())
 	zip64, err := zipFiles(sources["python3"], nil)
 	if err != nil {
 		return 0, err
@@ -303,6 +304,9 @@ func (b *bench) flowProvision(ctx context.Context, target int) (float64, error) 
 	took := time.Since(t0)
 	if err := put(0); err != nil {
 		return 0, err
+	}
+	if _, err := b.c.DeleteFunction(ctx, service, fn, ""); err != nil {
+		fmt.Fprintf(os.Stderr, "fcbench flow: delete %s: %v\n", fn, err)
 	}
 	return ms(took), nil
 }
