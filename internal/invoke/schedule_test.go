@@ -3,6 +3,8 @@ package invoke
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -31,6 +33,7 @@ func TestProvisionSchedule(t *testing.T) {
 			At     string
 			Target int
 		}
+		var mu sync.Mutex // guards got
 		var got []step
 		reload := make(chan struct{})
 		ctx, cancel := context.WithCancel(t.Context())
@@ -42,7 +45,9 @@ func TestProvisionSchedule(t *testing.T) {
 				if pl.problem != "" {
 					t.Errorf("problem at %v: %s", now, pl.problem)
 				}
+				mu.Lock()
 				got = append(got, step{now.Sub(start).String(), pl.target})
+				mu.Unlock()
 				return pl.wake
 			})
 		}()
@@ -58,16 +63,20 @@ func TestProvisionSchedule(t *testing.T) {
 			{"72h0m0s", 5},
 			{"96h0m0s", 5},
 		}
+		mu.Lock()
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("targets applied (-want +got):\n%s", diff)
 		}
 		// A reload applies at once.
 		got = nil
+		mu.Unlock()
 		reload <- struct{}{}
 		synctest.Wait()
+		mu.Lock()
 		if len(got) != 1 || got[0].Target != 5 {
 			t.Errorf("after a reload: %v, want one application of target 5", got)
 		}
+		mu.Unlock()
 		cancel()
 		<-done
 	})
@@ -82,15 +91,21 @@ func TestProvisionTargetTracking(t *testing.T) {
 			Name: "p", MetricType: fc.MetricProvisionedConcurrencyUtilization, MetricTarget: 0.5,
 			MinCapacity: 2, MaxCapacity: 10, StartTime: "2000-01-01T00:01:00Z", EndTime: "2000-01-01T00:02:00Z",
 		}}}
-		inFlight := 0
+		// inFlight is written by the test and read by the loop, which the
+		// fake clock wakes: an atomic, as the race detector sees no order
+		// between the two.
+		var inFlight atomic.Int64
+		var mu sync.Mutex
 		var targets []int
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			runSchedule(ctx, nil, func(now time.Time) time.Time {
-				pl := planTarget(cfg, now, func() (int, int) { return inFlight, 2 })
+				pl := planTarget(cfg, now, func() (int, int) { return int(inFlight.Load()), 2 })
+				mu.Lock()
 				targets = append(targets, pl.target)
+				mu.Unlock()
 				return pl.wake
 			})
 		}()
@@ -98,10 +113,10 @@ func TestProvisionTargetTracking(t *testing.T) {
 		// 00:01:35 (between evaluations, so each sees one value).
 		time.Sleep(75 * time.Second)
 		synctest.Wait()
-		inFlight = 7
+		inFlight.Store(7)
 		time.Sleep(20 * time.Second)
 		synctest.Wait()
-		inFlight = 30
+		inFlight.Store(30)
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
 		cancel()
@@ -111,6 +126,8 @@ func TestProvisionTargetTracking(t *testing.T) {
 		// 7; at 00:01:40 and :50, 30 in flight: the maximum, 10; at 00:02 the
 		// window ends, and so do the evaluations.
 		want := []int{3, 2, 2, 7, 7, 10, 10, 3}
+		mu.Lock()
+		defer mu.Unlock()
 		if diff := cmp.Diff(want, targets); diff != "" {
 			t.Errorf("targets (-want +got):\n%s", diff)
 		}
