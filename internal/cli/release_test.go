@@ -93,6 +93,9 @@ func TestReleaseCommands(t *testing.T) {
 	cli(t, vars, "limits", "set", "--rate", "100", "--max-instances", "50").ok(t, "limits set account")
 	cli(t, vars, "limits", "set", "demo", "--concurrency", "20").ok(t, "limits set service")
 	cli(t, vars, "limits", "set", "demo", "--max-instances", "5").fails(t, "max instances on a service", ExitFail, "InvalidArgument", "maxInstances")
+	if got := fieldsOf(t, cli(t, vars, "limits", "get", "demo").ok(t, "limits get service")); got["Concurrent requests"] != "20" || got["Max instances"] != "0" {
+		t.Errorf("limits of the service after a refused set = %v, want them unchanged", got)
+	}
 	cli(t, vars, "limits", "set", "nope/hello", "--rate", "1").fails(t, "limits of a missing service", ExitFail, "ServiceNotFound")
 	cli(t, vars, "limits", "set", "a/b/c").fails(t, "a bad scope", ExitUsage, "SERVICE/FUNCTION")
 	var ls struct{ Limits []fc.Limits }

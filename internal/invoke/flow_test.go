@@ -2,6 +2,7 @@ package invoke_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,6 +76,21 @@ func TestFlowThrottleCodes(t *testing.T) {
 		t.Errorf("second call within the function's rate = %d %s, want 429 ResourceThrottled", got.status, got.body)
 	}
 	ok(t, c, "lim", "", "free", "str:b", "str b") // the other functions are not limited
+	// So is a call through an HTTP trigger.
+	cfg, _ := json.Marshal(fc.HTTPTriggerConfig{AuthType: "anonymous", Methods: []string{"GET"}})
+	if _, _, err := c.CreateTrigger(t.Context(), "lim", "rate", &fc.Trigger{TriggerName: "web", TriggerType: fc.TriggerHTTP, TriggerConfig: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(n.URL + "/2016-08-15/proxy/lim/rate/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct{ ErrorCode string }
+	json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || e.ErrorCode != fc.CodeResourceThrottled {
+		t.Errorf("HTTP trigger call within the function's rate = %d %s, want 429 ResourceThrottled", resp.StatusCode, e.ErrorCode)
+	}
 
 	// A function's concurrent requests: one in flight, one waiting; the
 	// waiter times out and a third finds the queue full.
@@ -148,6 +164,46 @@ func TestFlowThrottleCodes(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestFlowAccountInstances: the account's maxInstances caps the node's
+// instances: with the only instance busy, a call that needs another gets
+// 429 ResourceThrottled, until the limit is lifted.
+func TestFlowAccountInstances(t *testing.T) {
+	testenv.RequireRoot(t)
+	t.Parallel()
+	n := testenv.Platform(t, nil)
+	c := n.Client
+	createService(t, c, "quota")
+	for _, f := range []string{"a", "b"} {
+		createFunctionZip(t, c, "quota", fc.Function{FunctionName: f, Runtime: "python3", Handler: "index.handler"}, pythonZip)
+	}
+	putLimits(t, c, "", "", fc.Limits{MaxInstances: 1})
+	hold, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		tryInvoke(hold, c, "quota", "", "a", "sleep:30000", nil)
+	}()
+	waitInstances(t, c, "quota", "a", 1, 30*time.Second)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := invoke(t, c, "quota", "", "b", "str:b", nil); got.status != 429 || got.code != fc.CodeResourceThrottled {
+			return fmt.Errorf("call needing a second instance over maxInstances 1 = %d %s, want 429 ResourceThrottled", got.status, got.body)
+		}
+		return nil
+	})
+	if _, err := c.DeleteLimits(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if got := invoke(t, c, "quota", "", "b", "str:b", nil); got.status != 200 {
+			return fmt.Errorf("call after the limit was lifted = %d %s", got.status, got.body)
+		}
+		return nil
+	})
+	cancel()
+	<-held
 }
 
 // TestFlowNoisyNeighbour: a function flooded at 10 times its concurrency
