@@ -212,13 +212,37 @@ func TestFlowAccountInstances(t *testing.T) {
 func TestFlowNoisyNeighbour(t *testing.T) {
 	testenv.RequireRoot(t)
 	t.Parallel()
-	n := testenv.Platform(t, func(c *config.Config) { c.Flow.QueueLength, c.Flow.QueueTimeout = 2, 200*time.Millisecond })
+	const limit = 2
+	t.Run("function limit", func(t *testing.T) {
+		t.Parallel()
+		n := testenv.Platform(t, func(c *config.Config) { c.Flow.QueueLength, c.Flow.QueueTimeout = 2, 200*time.Millisecond })
+		noisyNeighbour(t, n, limit, fc.Limits{ConcurrentRequests: limit})
+	})
+	// Without a limit of its own, the flood is held to its fair share of
+	// the node: the node's cap of 2*limit, shared by two busy functions.
+	// The calm function's calls wait for the flood's to end (a 50 ms
+	// sleep), hence the generous timeout.
+	t.Run("node share", func(t *testing.T) {
+		t.Parallel()
+		n := testenv.Platform(t, func(c *config.Config) {
+			c.Flow.QueueLength, c.Flow.QueueTimeout, c.Flow.NodeConcurrency = 2, 20*time.Second, 2*limit
+		})
+		noisyNeighbour(t, n, 2*limit, fc.Limits{})
+	})
+}
+
+// noisyNeighbour floods a function with 10*limit clients while another
+// one is called by 2, and checks the flood was refused with 429
+// ResourceExhausted, kept to limit instances, and the calm function's
+// calls all succeeded.
+func noisyNeighbour(t *testing.T, n *testenv.Node, limit int, floodLimits fc.Limits) {
 	c := n.Client
 	createService(t, c, "nb")
 	createFunctionZip(t, c, "nb", fc.Function{FunctionName: "flood", Runtime: "python3", Handler: "index.handler"}, pythonZip)
 	createFunctionZip(t, c, "nb", fc.Function{FunctionName: "calm", Runtime: "python3", Handler: "index.handler"}, pythonZip)
-	const limit = 2
-	putLimits(t, c, "nb", "flood", fc.Limits{ConcurrentRequests: limit})
+	if floodLimits != (fc.Limits{}) {
+		putLimits(t, c, "nb", "flood", floodLimits)
+	}
 	ok(t, c, "nb", "", "calm", "str:warm", "str warm")
 
 	var mu sync.Mutex
