@@ -114,4 +114,11 @@ func TestReleaseCommands(t *testing.T) {
 	if names := rowsOf(t, cli(t, vars, "limits", "list").ok(t, "limits list")); !cmp.Equal(names, []string{"(account)", "demo"}) {
 		t.Errorf("limits list = %v", names)
 	}
+	// A deleted function's limits go with it.
+	cli(t, vars, "function", "create", "demo/gone", "--runtime", "python3.10", "--handler", "index.handler", "--code", code).ok(t, "function create")
+	cli(t, vars, "limits", "set", "demo/gone", "--rate", "1").ok(t, "limits set")
+	cli(t, vars, "function", "delete", "demo/gone").ok(t, "function delete")
+	if names := rowsOf(t, cli(t, vars, "limits", "list").ok(t, "limits list")); !cmp.Equal(names, []string{"(account)", "demo"}) {
+		t.Errorf("limits list after the function was deleted = %v", names)
+	}
 }

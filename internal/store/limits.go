@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/openfc/openfc/internal/fc"
@@ -99,3 +101,17 @@ func (s *Store) ListLimits() []*fc.Limits {
 // IsLimitsKey reports whether a changed key holds flow-control limits
 // (Options.OnChange), so the node applies them again.
 func IsLimitsKey(key string) bool { return len(key) > len(pLimits) && key[:len(pLimits)] == pLimits }
+
+// dropLimits removes the limits of a deleted service or function, so a
+// new one of the same name starts without them.
+func (s *Store) dropLimits(ctx context.Context, service, function string) error {
+	key := limitsKey(service, function)
+	e, ok := s.idx.get(key)
+	if !ok {
+		return nil
+	}
+	if err := s.remove(ctx, key, e.rev); err != nil && !errors.Is(err, errConflict) {
+		return fmt.Errorf("delete limits of %s: %w", key, err)
+	}
+	return nil
+}
