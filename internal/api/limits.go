@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/openfc/openfc/internal/fc"
 )
@@ -21,10 +23,27 @@ func (s *Server) limitsRoutes(h func(string, handlerFunc)) {
 	}
 }
 
+// limitsKeys are the keys a limits body may carry (lower case, as
+// fc.Present holds them). Unlike FC's bodies, unknown keys are refused:
+// a PUT replaces every limit, so a misspelt one would lift it silently.
+var limitsKeys = map[string]bool{"invocationspersecond": true, "burst": true, "concurrentrequests": true, "maxinstances": true,
+	"scope": true, "servicename": true, "functionname": true, "lastmodifiedtime": true}
+
 func (s *Server) putLimits(w http.ResponseWriter, r *http.Request) error {
 	var in fc.Limits
-	if _, err := s.decode(w, r, &in); err != nil {
+	present, err := s.decode(w, r, &in)
+	if err != nil {
 		return err
+	}
+	var unknown []string
+	for k := range present {
+		if !limitsKeys[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fc.InvalidArgument("unknown limits field(s) %s: use invocationsPerSecond, burst, concurrentRequests or maxInstances", strings.Join(unknown, ", "))
 	}
 	it, err := s.store.PutLimits(r.Context(), r.PathValue("service"), r.PathValue("function"), &in, ifMatch(r))
 	if err != nil {
