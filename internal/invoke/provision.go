@@ -59,11 +59,16 @@ func (iv *Invoker) provisionLoad(service, qualifier, function string) (int, int)
 	return st.InFlight, st.Concurrency
 }
 
+// provisionRetry is how soon a provision config whose instances fall
+// short of its target is applied again (instances that failed to start).
+const provisionRetry = 10 * time.Second
+
 // Provisioner applies every stored provision config on this node: again
 // whenever configs, functions, services or aliases change (a new revision
 // of a function gets new instances, which must be provisioned too), when
 // a scheduled action fires, a policy starts or ends, and every 10 s while
-// a target-tracking policy is in force.
+// a target-tracking policy is in force or instances fall short of the
+// target (those that failed to start are started again).
 type Provisioner struct {
 	iv     *Invoker
 	store  *store.Store
@@ -134,6 +139,12 @@ func (p *Provisioner) apply(now time.Time) time.Time {
 			}
 			if err := p.iv.Provision(svc, q, fn, pl.target); err != nil {
 				p.logger.Warn("provision config not applied", "service", svc, "qualifier", q, "function", fn, "err", err)
+			}
+			// Instances that failed to start are started again later.
+			if p.iv.ProvisionCurrent(svc, q, fn) < pl.target {
+				if retry := now.Add(provisionRetry); wake.IsZero() || retry.Before(wake) {
+					wake = retry
+				}
 			}
 		}
 		if next == "" {

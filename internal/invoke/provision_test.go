@@ -2,6 +2,7 @@ package invoke_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,36 @@ func TestProvisionedInstances(t *testing.T) {
 		}
 		if pc.Current != 1 || pc.CurrentError != "" || *pc.Target != 0 || len(pc.ScheduledActions) != 2 {
 			return fmt.Errorf("provision config %+v, want current 1 from the fired action, target 0 as set", pc)
+		}
+		return nil
+	})
+}
+
+// TestProvisionCurrentError: a provisioned instance that cannot start is
+// reported in currentError, and current stays 0.
+func TestProvisionCurrentError(t *testing.T) {
+	testenv.RequireRoot(t)
+	t.Parallel()
+	n := testenv.Platform(t, nil)
+	c, ctx := n.Client, t.Context()
+	createService(t, c, "broken")
+	createFunction(t, c, "broken", fc.Function{FunctionName: "f", Runtime: "custom", Handler: "x"},
+		map[string]string{"bootstrap!": "#!/bin/sh\necho cannot start >&2\nexit 3\n"})
+	one := int64(1)
+	if _, _, err := c.PutProvisionConfig(ctx, "broken", "LATEST", "f", &fc.ProvisionConfig{Target: &one}, ""); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		var list struct{ ProvisionConfigs []fc.ProvisionConfig }
+		if _, err := c.Do(ctx, client.Request{Method: "GET", Path: "/2016-08-15/provision-configs"}, &list); err != nil {
+			return err
+		}
+		if len(list.ProvisionConfigs) != 1 {
+			return fmt.Errorf("ListProvisionConfigs = %+v", list.ProvisionConfigs)
+		}
+		pc := list.ProvisionConfigs[0]
+		if pc.Current != 0 || !strings.Contains(pc.CurrentError, "failed to start") {
+			return fmt.Errorf("current %d, currentError %q; want 0 and the failed start", pc.Current, pc.CurrentError)
 		}
 		return nil
 	})
