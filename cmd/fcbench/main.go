@@ -24,6 +24,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "flow" {
+		if err := runFlow(ctx, os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "fcbench flow:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "fcbench:", err)
 		os.Exit(1)

@@ -38,6 +38,7 @@ func (s *Server) withCurrent(c *fc.ProvisionConfig) *fc.ProvisionConfig {
 	}
 	if parts := strings.Split(c.Resource, "#"); len(parts) == 4 {
 		out.Current = int64(s.invoker.ProvisionCurrent(parts[1], parts[2], parts[3]))
+		out.CurrentError = s.invoker.ProvisionError(parts[1], parts[2], parts[3])
 	}
 	return &out
 }

@@ -76,6 +76,7 @@ func (s *Server) routes() {
 
 	h("GET /openfc/v1/code/{sha}", s.downloadCode)
 	h("POST /openfc/v1/events/oss/{service}/{function}/{trigger}", s.ossEvent)
+	s.limitsRoutes(h)
 
 	s.mux.Handle("/", s.handle(s.notSupported))
 	_ = http.MethodGet

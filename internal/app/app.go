@@ -58,6 +58,7 @@ type App struct {
 	timers      atomic.Pointer[trigger.Timers]
 	events      atomic.Pointer[trigger.Events]
 	provisioner atomic.Pointer[invoke.Provisioner]
+	invoker     atomic.Pointer[invoke.Invoker] // set once instances run
 	registry    *prometheus.Registry
 	closeDriver func() error
 	blobs       *blob.Store
@@ -135,6 +136,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 			if e := a.events.Load(); e != nil && strings.HasPrefix(key, "trg.") {
 				e.Changed()
 			}
+			a.limitsChanged(key)
 			// Provisioned instances follow their configs, and new
 			// revisions of functions.
 			if p := a.provisioner.Load(); p != nil {
@@ -164,6 +166,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	a.invoker.Store(invoker)
+	invoker.ApplyLimits()
 	a.queue = queue.New(queue.Options{JS: a.broker.JS, State: a.broker.Async, Store: a.store, Invoker: invoker,
 		Registerer: a.registry, Logger: a.logger})
 	if err := a.queue.Start(ctx); err != nil {
@@ -337,7 +341,8 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 	}
 	a.logger.Info("instances ready", "sandbox", sandboxKind(a.cfg), "memory_budget", budget, "run_dir", run)
 	return invoke.New(invoke.Options{Store: a.store, Scheduler: a.sched, AccountID: a.creds.AccountID,
-		Region: a.cfg.Region, Registerer: a.registry, Logger: a.logger}), nil
+		Region: a.cfg.Region, Registerer: a.registry, Logger: a.logger,
+		Flow: newFlow(a.cfg), Limits: limitDefaults(a.cfg)}), nil
 }
 
 func (a *App) openBox() error {

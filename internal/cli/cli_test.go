@@ -525,6 +525,10 @@ func TestHelp(t *testing.T) {
 		"function", "function create", "function get", "function list", "function update", "function delete", "function deploy", "invoke",
 		"trigger", "trigger create", "trigger get", "trigger list", "trigger update", "trigger delete",
 		"config", "config set", "config show",
+		"version", "version publish", "version list", "version delete",
+		"alias", "alias set", "alias get", "alias list", "alias delete",
+		"provision", "provision set", "provision get", "provision list",
+		"limits", "limits set", "limits get", "limits list", "limits delete",
 	} {
 		t.Run(cmd, func(t *testing.T) {
 			out := cli(t, nil, append(strings.Fields(cmd), "--help")...).ok(t, cmd+" --help")

@@ -31,6 +31,9 @@ type Config struct {
 	Log    Log    `yaml:"log"`
 	// Instances configures how functions run.
 	Instances Instances `yaml:"instances"`
+	// Flow configures flow control (limits set through the API override
+	// the account's).
+	Flow Flow `yaml:"flow"`
 	// Credentials come from the environment only (never a file or a flag,
 	// which would put secrets in process listings or repositories).
 	Credentials Credentials `yaml:"-"`
@@ -127,6 +130,27 @@ func (in Instances) EgressAllowPrefixes() ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// Flow configures flow control: the account's limits until limits are
+// set through the API (openfc limits), and how calls over a limit wait.
+type Flow struct {
+	// AccountInvocationsPerSecond caps the account's invocations per
+	// second on this node (sync, HTTP and async; default 0: no cap), with
+	// AccountBurst above it at once (default: the rate).
+	AccountInvocationsPerSecond float64 `yaml:"accountInvocationsPerSecond"`
+	AccountBurst                int     `yaml:"accountBurst"`
+	// QueueLength bounds each function's and service's waiting room for a
+	// free slot under its concurrent-requests limit (default 100).
+	QueueLength int `yaml:"queueLength"`
+	// QueueTimeout is how long a call waits there before its 429
+	// (default 2s).
+	QueueTimeout time.Duration `yaml:"queueTimeout"`
+	// NodeConcurrency caps the invocations in flight on the node, shared
+	// fairly between functions: when it is reached, a function holding its
+	// share (the cap divided by the busy functions) is refused at once and
+	// others wait their turn (default 0: no cap).
+	NodeConcurrency int `yaml:"nodeConcurrency"`
+}
+
 // Log configures the node's own logs (not function logs).
 type Log struct {
 	// Level is debug, info, warn or error (default info).
@@ -157,6 +181,7 @@ func Default() Config {
 			Python:       "/usr/bin/python3",
 			Node:         "/usr/bin/node",
 		},
+		Flow: Flow{QueueLength: 100, QueueTimeout: 2 * time.Second},
 	}
 }
 
@@ -188,6 +213,11 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringSliceVar(&c.Instances.EgressAllow, "sandbox-egress-allow", c.Instances.EgressAllow, "`CIDR`s bridge-mode instances may reach despite the egress policy (private ranges, link-local, the host) [OPENFC_SANDBOX_EGRESS_ALLOW]")
 	fs.BoolVar(&c.Instances.Rootless, "sandbox-rootless", c.Instances.Rootless, "run the linux sandbox without root, in user namespaces (no resource limits without a delegated cgroup v2 subtree; no bridge network) [OPENFC_SANDBOX_ROOTLESS]")
 	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
+	fs.Float64Var(&c.Flow.AccountInvocationsPerSecond, "account-invocations-per-second", c.Flow.AccountInvocationsPerSecond, "cap on the account's invocations per second on this node (0: none; openfc limits overrides it)")
+	fs.IntVar(&c.Flow.AccountBurst, "account-burst", c.Flow.AccountBurst, "invocations admitted at once above the account's rate (0: the rate)")
+	fs.IntVar(&c.Flow.QueueLength, "flow-queue-length", c.Flow.QueueLength, "calls that may wait per function or service over its concurrent-requests limit")
+	fs.DurationVar(&c.Flow.QueueTimeout, "flow-queue-timeout", c.Flow.QueueTimeout, "how long a call waits over a concurrent-requests limit before its 429")
+	fs.IntVar(&c.Flow.NodeConcurrency, "node-concurrency", c.Flow.NodeConcurrency, "cap on the node's invocations in flight, shared fairly between functions (0: none)")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
 	return fs
@@ -377,6 +407,9 @@ func (c Config) Validate() error {
 	}
 	if c.Instances.MaxInstances < 1 {
 		errs = append(errs, errors.New("max-instances must be at least 1"))
+	}
+	if f := c.Flow; f.AccountInvocationsPerSecond < 0 || f.AccountBurst < 0 || f.QueueLength < -1 || f.QueueTimeout < 0 || f.NodeConcurrency < 0 {
+		errs = append(errs, errors.New("account-invocations-per-second, account-burst, flow-queue-timeout and node-concurrency must be 0 or more; flow-queue-length -1 (no waiting) or more"))
 	}
 	if c.Instances.KeepAlive <= 0 || c.Instances.MaxLifetime <= 0 {
 		errs = append(errs, errors.New("keep-alive and max-instance-lifetime must be positive durations"))

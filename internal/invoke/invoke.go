@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/flow"
 	"github.com/openfc/openfc/internal/fnlog"
 	"github.com/openfc/openfc/internal/pool"
 	"github.com/openfc/openfc/internal/runtimes"
@@ -43,6 +44,10 @@ type Options struct {
 	// Registerer receives the invocation metrics; nil keeps them unexported.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// Flow is the node's flow control; nil means no limits.
+	Flow *flow.Controller
+	// Limits are the configured defaults of stored flow-control limits.
+	Limits LimitDefaults
 }
 
 // Invoker runs invocations.
@@ -57,6 +62,16 @@ type Invoker struct {
 	// specs caches the scheduler spec of each function revision, so the
 	// warm path builds nothing.
 	specs sync.Map // revision → *scheduler.Spec
+
+	flow     *flow.Controller
+	defaults LimitDefaults
+	// limitsMu serialises ApplyLimits and guards applied, the services
+	// and functions whose limits it set.
+	limitsMu sync.Mutex
+	applied  map[[2]string]bool
+
+	// provErrs holds the problems of provision configs (currentError).
+	provErrs sync.Map // service#qualifier#function → string
 }
 
 // New returns an Invoker.
@@ -69,8 +84,12 @@ func New(opts Options) *Invoker {
 	if region == "" {
 		region = "local"
 	}
+	fl := opts.Flow
+	if fl == nil {
+		fl = flow.New(flow.Options{})
+	}
 	return &Invoker{store: opts.Store, sched: opts.Scheduler, accountID: opts.AccountID, region: region,
-		logger: l.With("component", "invoke"), metrics: newMetrics(opts.Registerer)}
+		logger: l.With("component", "invoke"), metrics: newMetrics(opts.Registerer), flow: fl, defaults: opts.Limits}
 }
 
 // Request is one invocation.
@@ -130,6 +149,11 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ticket, err := iv.admit(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer ticket.Release()
 	res := &Result{StatusCode: 200, VersionID: spec.VersionID, CodeChecksum: rec.CodeChecksum}
 	lease, err := iv.sched.Acquire(ctx, spec)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/openfc/openfc/internal/store"
 )
@@ -30,9 +31,44 @@ func (iv *Invoker) ProvisionCurrent(service, qualifier, function string) int {
 	return iv.sched.Provisioned(spec)
 }
 
-// Provisioner applies every stored provision config on this node, again
+// ProvisionError returns why a function qualifier's provisioned instances
+// fall short (FC's currentError): a part of its config that cannot be
+// applied, or the last failed start of an instance; "" when none.
+func (iv *Invoker) ProvisionError(service, qualifier, function string) string {
+	var problems []string
+	if v, ok := iv.provErrs.Load(service + "#" + qualifier + "#" + function); ok {
+		problems = append(problems, v.(string))
+	}
+	spec, _, err := iv.resolveSpec(&Request{Service: service, Qualifier: qualifier, Function: function}, true)
+	if err != nil {
+		problems = append(problems, err.Error())
+	} else if err := iv.sched.ProvisionStatus(spec).FillError; err != nil {
+		problems = append(problems, "an instance failed to start: "+err.Error())
+	}
+	return strings.Join(problems, "; ")
+}
+
+// provisionLoad returns the requests in flight and slots per instance of
+// the version a function qualifier provisions (for target tracking).
+func (iv *Invoker) provisionLoad(service, qualifier, function string) (int, int) {
+	spec, _, err := iv.resolveSpec(&Request{Service: service, Qualifier: qualifier, Function: function}, true)
+	if err != nil {
+		return 0, 1
+	}
+	st := iv.sched.ProvisionStatus(spec)
+	return st.InFlight, st.Concurrency
+}
+
+// provisionRetry is how soon a provision config whose instances fall
+// short of its target is applied again (instances that failed to start).
+const provisionRetry = 10 * time.Second
+
+// Provisioner applies every stored provision config on this node: again
 // whenever configs, functions, services or aliases change (a new revision
-// of a function gets new instances, which must be provisioned too).
+// of a function gets new instances, which must be provisioned too), when
+// a scheduled action fires, a policy starts or ends, and every 10 s while
+// a target-tracking policy is in force or instances fall short of the
+// target (those that failed to start are started again).
 type Provisioner struct {
 	iv     *Invoker
 	store  *store.Store
@@ -58,21 +94,12 @@ func (p *Provisioner) Changed() {
 	}
 }
 
-// Start applies the configs and follows changes until Shutdown.
+// Start applies the configs and follows changes and schedules until
+// Shutdown.
 func (p *Provisioner) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
-	p.apply()
-	p.wg.Go(func() {
-		for {
-			select {
-			case <-p.reload:
-				p.apply()
-			case <-wctx.Done():
-				return
-			}
-		}
-	})
+	p.wg.Go(func() { runSchedule(wctx, p.reload, p.apply) })
 	return nil
 }
 
@@ -85,8 +112,11 @@ func (p *Provisioner) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func (p *Provisioner) apply() {
+// apply sets every config's target for now and returns when to look again.
+func (p *Provisioner) apply(now time.Time) time.Time {
+	var wake time.Time
 	page := store.Page{Limit: 100}
+	seen := map[string]bool{}
 	for {
 		cs, next := p.store.ListProvisionConfigs("", "", page)
 		for _, c := range cs {
@@ -95,13 +125,38 @@ func (p *Provisioner) apply() {
 			if len(parts) != 4 || c.Target == nil {
 				continue
 			}
-			if err := p.iv.Provision(parts[1], parts[2], parts[3], int(*c.Target)); err != nil {
-				p.logger.Warn("provision config not applied", "service", parts[1], "qualifier", parts[2], "function", parts[3], "err", err)
+			svc, q, fn := parts[1], parts[2], parts[3]
+			pl := planTarget(c, now, func() (int, int) { return p.iv.provisionLoad(svc, q, fn) })
+			if !pl.wake.IsZero() && (wake.IsZero() || pl.wake.Before(wake)) {
+				wake = pl.wake
+			}
+			key := svc + "#" + q + "#" + fn
+			seen[key] = true
+			if pl.problem != "" {
+				p.iv.provErrs.Store(key, pl.problem)
+			} else {
+				p.iv.provErrs.Delete(key)
+			}
+			if err := p.iv.Provision(svc, q, fn, pl.target); err != nil {
+				p.logger.Warn("provision config not applied", "service", svc, "qualifier", q, "function", fn, "err", err)
+			}
+			// Instances that failed to start are started again later.
+			if p.iv.ProvisionCurrent(svc, q, fn) < pl.target {
+				if retry := now.Add(provisionRetry); wake.IsZero() || retry.Before(wake) {
+					wake = retry
+				}
 			}
 		}
 		if next == "" {
-			return
+			break
 		}
 		page.NextToken = next
 	}
+	p.iv.provErrs.Range(func(k, _ any) bool {
+		if !seen[k.(string)] {
+			p.iv.provErrs.Delete(k)
+		}
+		return true
+	})
+	return wake
 }

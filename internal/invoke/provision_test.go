@@ -2,6 +2,7 @@ package invoke_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,61 @@ func TestProvisionedInstances(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, func() error {
 		if cur := current(); cur != 0 {
 			return fmt.Errorf("current = %d after target 0", cur)
+		}
+		return nil
+	})
+
+	// A scheduled action that has fired sets the target; a bad one is
+	// refused and changes nothing.
+	zero := int64(0)
+	bad := fc.ProvisionConfig{Target: &zero, ScheduledActions: []fc.ScheduledAction{{Name: "x", Target: 1, ScheduleExpression: "cron(every day)"}}}
+	if _, _, err := c.PutProvisionConfig(ctx, "demo", "LATEST", "f", &bad, ""); err == nil {
+		t.Fatal("a provision config with a bad cron expression was accepted")
+	}
+	fired := fc.ProvisionConfig{Target: &zero, ScheduledActions: []fc.ScheduledAction{
+		{Name: "past", Target: 1, ScheduleExpression: "at(2020-01-01T08:00:00)", TimeZone: "Asia/Shanghai"},
+		{Name: "daily", Target: 1, ScheduleExpression: "cron(0 0 8 * * *)", StartTime: "2099-01-01T00:00:00Z"},
+	}}
+	if _, _, err := c.PutProvisionConfig(ctx, "demo", "LATEST", "f", &fired, ""); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		pc, _, err := c.GetProvisionConfig(ctx, "demo", "LATEST", "f")
+		if err != nil {
+			return err
+		}
+		if pc.Current != 1 || pc.CurrentError != "" || *pc.Target != 0 || len(pc.ScheduledActions) != 2 {
+			return fmt.Errorf("provision config %+v, want current 1 from the fired action, target 0 as set", pc)
+		}
+		return nil
+	})
+}
+
+// TestProvisionCurrentError: a provisioned instance that cannot start is
+// reported in currentError, and current stays 0.
+func TestProvisionCurrentError(t *testing.T) {
+	testenv.RequireRoot(t)
+	t.Parallel()
+	n := testenv.Platform(t, nil)
+	c, ctx := n.Client, t.Context()
+	createService(t, c, "broken")
+	createFunction(t, c, "broken", fc.Function{FunctionName: "f", Runtime: "custom", Handler: "x"},
+		map[string]string{"bootstrap!": "#!/bin/sh\necho cannot start >&2\nexit 3\n"})
+	one := int64(1)
+	if _, _, err := c.PutProvisionConfig(ctx, "broken", "LATEST", "f", &fc.ProvisionConfig{Target: &one}, ""); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		var list struct{ ProvisionConfigs []fc.ProvisionConfig }
+		if _, err := c.Do(ctx, client.Request{Method: "GET", Path: "/2016-08-15/provision-configs"}, &list); err != nil {
+			return err
+		}
+		if len(list.ProvisionConfigs) != 1 {
+			return fmt.Errorf("ListProvisionConfigs = %+v", list.ProvisionConfigs)
+		}
+		pc := list.ProvisionConfigs[0]
+		if pc.Current != 0 || !strings.Contains(pc.CurrentError, "failed to start") {
+			return fmt.Errorf("current %d, currentError %q; want 0 and the failed start", pc.Current, pc.CurrentError)
 		}
 		return nil
 	})

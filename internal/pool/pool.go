@@ -70,6 +70,9 @@ type Pool struct {
 	// min is the number of provisioned instances: kept warm, exempt from
 	// the keep-alive, started in the background when missing.
 	min int
+	// fillErr is why the last provisioned instance failed to start, nil
+	// once one started (FC's currentError). Guarded by mu.
+	fillErr error
 }
 
 type entry struct {
@@ -417,6 +420,14 @@ func (p *Pool) SetMin(n int) {
 	p.fill()
 }
 
+// FillError returns why the last provisioned instance failed to start,
+// or nil once one has started since.
+func (p *Pool) FillError() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fillErr
+}
+
 // Min returns the number of provisioned instances asked for.
 func (p *Pool) Min() int {
 	p.mu.Lock()
@@ -442,10 +453,12 @@ func (p *Pool) fill() {
 			p.mu.Lock()
 			p.starting--
 			if err != nil {
+				p.fillErr = err
 				p.mu.Unlock()
 				p.logger.Warn("provisioned instance failed to start", "err", err)
 				return
 			}
+			p.fillErr = nil
 			// Callers waiting for a slot take it at once.
 			e := p.addLocked(inst, 0)
 			var stop []*entry

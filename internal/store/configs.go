@@ -55,21 +55,7 @@ func (s *Store) PutProvisionConfig(ctx context.Context, service, qualifier, func
 	if err := s.checkTarget(service, qualifier, function); err != nil {
 		return Item[fc.ProvisionConfig]{}, err
 	}
-	var p []string
-	if in.Target == nil || *in.Target < 0 {
-		p = append(p, "target is required: a number of instances, 0 or more")
-	}
-	for i, a := range in.ScheduledActions {
-		if a.Name == "" || a.ScheduleExpression == "" || a.Target < 0 {
-			p = append(p, "scheduledActions["+itoa(i)+"] needs a name, a scheduleExpression and a target of 0 or more")
-		}
-	}
-	for i, t := range in.TargetTrackingPolicies {
-		if t.Name == "" || t.MetricType == "" || t.MinCapacity < 0 || t.MaxCapacity < t.MinCapacity {
-			p = append(p, "targetTrackingPolicies["+itoa(i)+"] needs a name, a metricType and 0 <= minCapacity <= maxCapacity")
-		}
-	}
-	if err := fc.JoinErrors(p); err != nil {
+	if err := fc.ValidateProvisionConfig(in, s.cron); err != nil {
 		return Item[fc.ProvisionConfig]{}, err
 	}
 	c := *in

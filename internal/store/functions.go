@@ -169,7 +169,7 @@ func (s *Store) DeleteFunction(ctx context.Context, service, function, ifMatch s
 	if err := s.removeKey(ctx, key, rev, ifMatch); err != nil {
 		return err
 	}
-	return nil
+	return s.dropLimits(ctx, service, function)
 }
 
 func (s *Store) functionProblems(f *fc.Function) []string {

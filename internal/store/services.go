@@ -107,7 +107,7 @@ func (s *Store) DeleteService(ctx context.Context, name, ifMatch string) error {
 			return fmt.Errorf("delete version counter: %w", err)
 		}
 	}
-	return nil
+	return s.dropLimits(ctx, name, "")
 }
 
 // modify is the read-modify-write loop of every update: it applies change to

@@ -221,6 +221,8 @@ func (s *Store) decode(key string, data []byte) (any, error) {
 		v = new(fc.AsyncConfig)
 	case strings.HasPrefix(key, pLayer):
 		v = new(layerRecord)
+	case strings.HasPrefix(key, pLimits):
+		v = new(fc.Limits)
 	case strings.HasPrefix(key, pKey):
 		r := new(keyRecord)
 		if err := json.Unmarshal(data, r); err != nil {
