@@ -152,7 +152,7 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, struct {
-		DeadLetters []queue.DeadLetter `json:"deadLetters"`
+		DeadLetters []fc.DeadLetter `json:"deadLetters"`
 		NextToken   string             `json:"nextToken,omitempty"`
 	}{dls, next})
 }
@@ -176,7 +176,7 @@ func (s *Server) redriveDeadLetters(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	return writeJSON(w, http.StatusOK, struct {
-		Redriven []queue.DeadLetter `json:"redriven"`
+		Redriven []fc.DeadLetter `json:"redriven"`
 	}{done})
 }
 

@@ -77,3 +77,22 @@ func StatefulNotFound(service, function, id string) *Error {
 	return Errorf(http.StatusNotFound, CodeStatefulNotFound,
 		"stateful async invocation '%s' of function '%s' in service '%s' does not exist", id, function, service)
 }
+
+// DeadLetter is one async invocation that failed after all its attempts or
+// expired, as openfc's /openfc/v1/async/dead-letters shows it (not FC's).
+type DeadLetter struct {
+	// ID is the dead letter's sequence in the dead-letter stream.
+	ID           uint64 `json:"id"`
+	RequestID    string `json:"requestId"`
+	ServiceName  string `json:"serviceName"`
+	Qualifier    string `json:"qualifier"`
+	FunctionName string `json:"functionName"`
+	InvocationID string `json:"invocationId,omitempty"`
+	// Reason is RetriesExhausted or Expired.
+	Reason       string `json:"reason"`
+	Attempts     int    `json:"attempts"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+	EnqueuedTime int64  `json:"enqueuedTime"` // epoch ms
+	DeadTime     int64  `json:"deadTime"`     // epoch ms
+	Payload      string `json:"payload"`
+}

@@ -41,23 +41,6 @@ const (
 	ReasonExpired          = "Expired"
 )
 
-// DeadLetter is one dead invocation, as the /openfc/v1 API shows it.
-type DeadLetter struct {
-	// ID is the dead letter's sequence in the OPENFC_DEAD stream.
-	ID           uint64 `json:"id"`
-	RequestID    string `json:"requestId"`
-	ServiceName  string `json:"serviceName"`
-	Qualifier    string `json:"qualifier"`
-	FunctionName string `json:"functionName"`
-	InvocationID string `json:"invocationId,omitempty"`
-	Reason       string `json:"reason"`
-	Attempts     int    `json:"attempts"`
-	ErrorMessage string `json:"errorMessage,omitempty"`
-	EnqueuedTime int64  `json:"enqueuedTime"`
-	DeadTime     int64  `json:"deadTime"`
-	Payload      string `json:"payload"`
-}
-
 // DeadFilter selects dead letters: a service (and function), or IDs.
 type DeadFilter struct {
 	Service, Function string
@@ -119,11 +102,11 @@ func (q *Queue) deadLetter(ctx context.Context, msg jetstream.Msg, reason string
 	return nil
 }
 
-func toDeadLetter(m *jetstream.RawStreamMsg) DeadLetter {
+func toDeadLetter(m *jetstream.RawStreamMsg) fc.DeadLetter {
 	h := m.Header
 	attempts, _ := strconv.Atoi(h.Get(hDeadAttempts))
 	enq, _ := strconv.ParseInt(h.Get(hEnqueued), 10, 64)
-	return DeadLetter{
+	return fc.DeadLetter{
 		ID: m.Sequence, RequestID: h.Get(hRequestID), ServiceName: h.Get(hService),
 		Qualifier: qualifierOrLatest(h.Get(hQualifier)), FunctionName: h.Get(hFunction),
 		InvocationID: h.Get(hStateful), Reason: h.Get(hDeadReason), Attempts: attempts,
@@ -177,12 +160,12 @@ func (q *Queue) scanDead(ctx context.Context, f DeadFilter, fn func(*jetstream.R
 
 // ListDeadLetters returns a page of dead letters, oldest first, and the
 // token of the next page ("" at the end).
-func (q *Queue) ListDeadLetters(ctx context.Context, f DeadFilter) ([]DeadLetter, string, error) {
+func (q *Queue) ListDeadLetters(ctx context.Context, f DeadFilter) ([]fc.DeadLetter, string, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 20
 	}
-	out := []DeadLetter{}
+	out := []fc.DeadLetter{}
 	next := ""
 	err := q.scanDead(ctx, f, func(m *jetstream.RawStreamMsg) bool {
 		if len(out) == limit {
@@ -200,8 +183,8 @@ func (q *Queue) ListDeadLetters(ctx context.Context, f DeadFilter) ([]DeadLetter
 // letter twice in a row runs it once), and removes them from the view.
 // A stateful invocation goes back to Enqueued. It returns the redriven
 // letters with their new request IDs.
-func (q *Queue) RedriveDeadLetters(ctx context.Context, f DeadFilter) ([]DeadLetter, error) {
-	var todo []DeadLetter
+func (q *Queue) RedriveDeadLetters(ctx context.Context, f DeadFilter) ([]fc.DeadLetter, error) {
+	var todo []fc.DeadLetter
 	if err := q.scanDead(ctx, f, func(m *jetstream.RawStreamMsg) bool {
 		todo = append(todo, toDeadLetter(m))
 		return true
