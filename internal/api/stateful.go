@@ -153,7 +153,7 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		DeadLetters []fc.DeadLetter `json:"deadLetters"`
-		NextToken   string             `json:"nextToken,omitempty"`
+		NextToken   string          `json:"nextToken,omitempty"`
 	}{dls, next})
 }
 
