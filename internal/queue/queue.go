@@ -216,7 +216,11 @@ func (q *Queue) Start(ctx context.Context) error {
 		Durable:       "openfc-workers",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.opts.AckWait,
-		MaxAckPending: 10000,
+		// Delayed calls (x-fc-async-delay) and retries waiting out their
+		// backoff are negatively acknowledged with a delay and stay pending
+		// until then: a small cap would let them stop the queue. Workers
+		// still pull only as many as they run.
+		MaxAckPending: 1 << 20,
 		Description:   "openfc async invocation workers (all nodes)",
 	})
 	if err != nil {
