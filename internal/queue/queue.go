@@ -213,9 +213,9 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.stopSub = sub
 	cons, err := q.opts.JS.CreateOrUpdateConsumer(ctx, q.opts.Stream, jetstream.ConsumerConfig{
-		Durable:       "openfc-workers",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       q.opts.AckWait,
+		Durable:   "openfc-workers",
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   q.opts.AckWait,
 		// Delayed calls (x-fc-async-delay) and retries waiting out their
 		// backoff are negatively acknowledged with a delay and stay pending
 		// until then: a small cap would let them stop the queue. Workers
