@@ -5,30 +5,51 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openfc/openfc/internal/client"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/testenv"
 )
 
-// TestAsyncSurvivesKill9: async invocations accepted (202) by a node that is
-// then killed with SIGKILL before running them all run once the node is
-// back on the same data.
+// counterRuntime answers "ran <event>" after 50 ms, so that a thousand
+// events take seconds on one instance of concurrency 10.
+const counterRuntime = `#!/usr/bin/python3
+import http.server, time
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('content-length') or 0))
+        time.sleep(0.05)
+        out = b'ran ' + body
+        self.send_response(200); self.send_header('content-length', str(len(out))); self.end_headers(); self.wfile.write(out)
+http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
+`
+
+// TestAsyncSurvivesKill9: a thousand async invocations are accepted (202),
+// the node is killed with SIGKILL while they run, and once it is back on
+// the same data every accepted invocation has run at least once. Sandboxes
+// cannot reach the test, so the function's side effect is its result, sent
+// by its onSuccess destination to a NATS subject that a stream of the same
+// node stores (before the invocation is acknowledged).
 func TestAsyncSurvivesKill9(t *testing.T) {
 	testenv.RequireRoot(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	s := startServer(t, serverOptions{DataDir: dataDir})
+	opts := serverOptions{DataDir: dataDir, Args: []string{"--nats-listen", "127.0.0.1:0"}}
+	s := startServer(t, opts)
 	ctx := t.Context()
 	if _, _, err := s.Client.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Client.CreateFunction(ctx, "q", &fc.FunctionInput{
-		Function: fc.Function{FunctionName: "count", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
+		Function: fc.Function{FunctionName: "count", Runtime: "custom", Handler: "x", InstanceConcurrency: 10},
+		Code:     &fc.Code{ZipFile: testenv.Zip(t, map[string]string{"bootstrap!": counterRuntime})},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -37,34 +58,135 @@ func TestAsyncSurvivesKill9(t *testing.T) {
 		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Client.CreateTrigger(ctx, "q", "count", &fc.Trigger{TriggerName: "web", TriggerType: "http",
-		TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)}); err != nil {
+	if _, err := s.Client.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q/functions/count/async-invoke-config",
+		Body: fc.AsyncConfig{DestinationConfig: &fc.DestinationConfig{OnSuccess: &fc.Destination{Destination: "nats:e2e.ran"}}}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	const n = 20
-	var want []string
-	for i := range n {
-		event := fmt.Sprintf("event-%02d", i)
-		// The delay keeps them from running before the kill.
-		r, err := s.Client.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/q/functions/count/invocations",
-			Body: []byte(event), Header: http.Header{"X-Fc-Invocation-Type": {"Async"}, "X-Fc-Async-Delay": {"3"}}}, nil)
-		if err != nil || r.Status != http.StatusAccepted {
-			t.Fatalf("async invoke %s = %v", event, err)
-		}
-		want = append(want, event)
+	js := natsJS(t, s)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "E2E_RAN", Subjects: []string{"e2e.ran"}}); err != nil {
+		t.Fatal(err)
 	}
-	s.Kill(t) // right after the last 202
 
-	s2 := startServer(t, serverOptions{DataDir: dataDir})
-	testenv.Eventually(t, 90*time.Second, func() error {
-		got, _ := testenv.Recorded(t, s2.Endpoint+"/2016-08-15/proxy/q/count/")
-		sort.Strings(got)
-		if strings.Join(got, ",") != strings.Join(want, ",") {
-			return fmt.Errorf("after the restart the function ran %d of %d events: %q", len(got), n, got)
+	const n = 1000
+	accepted := make([]string, n) // request IDs
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	next := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range next {
+				event := fmt.Sprintf("event-%04d", i)
+				r, err := s.Client.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/q/functions/count/invocations",
+					Body: []byte(event), Header: http.Header{"X-Fc-Invocation-Type": {"Async"}}}, nil)
+				if err != nil || r.Status != http.StatusAccepted {
+					errs <- fmt.Errorf("async invoke %s = %v", event, err)
+					continue
+				}
+				accepted[i] = r.RequestID + " " + event
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Kill the node while the invocations run: some have, most not yet.
+	var before int
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if before = len(ran(t, js)); before < 30 {
+			return fmt.Errorf("%d of %d ran so far", before, n)
+		}
+		return nil
+	})
+	s.Kill(t)
+	if before >= n {
+		t.Fatalf("all %d invocations ran before the kill; the test needs some still queued", n)
+	}
+	t.Logf("killed the node after %d of %d invocations had run", before, n)
+
+	s2 := startServer(t, opts)
+	js = natsJS(t, s2)
+	testenv.Eventually(t, 100*time.Second, func() error {
+		done := ran(t, js)
+		var missing []string
+		for _, a := range accepted {
+			if !done[a] {
+				missing = append(missing, a)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("after the restart %d accepted invocations have not run, e.g. %q", len(missing), missing[0])
 		}
 		return nil
 	})
 	s2.Stop(t)
+}
+
+// natsJS connects to the node's embedded NATS (started with
+// --nats-listen).
+func natsJS(t *testing.T, s *server) jetstream.JetStream {
+	t.Helper()
+	m := natsAddrRE.FindAllStringSubmatch(s.Stderr.String(), -1)
+	if m == nil {
+		t.Fatalf("the node logged no `nats listening addr=...` line:\n%s", s.Stderr)
+	}
+	nc, err := nats.Connect("nats://" + m[len(m)-1][1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// ran reads the destination records stored in E2E_RAN: the set of
+// "<request ID> <event>" whose function answered "ran <event>".
+func ran(t *testing.T, js jetstream.JetStream) map[string]bool {
+	t.Helper()
+	ctx := t.Context()
+	st, err := js.Stream(ctx, "E2E_RAN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	if info.State.Msgs == 0 {
+		return out
+	}
+	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := c.FetchNoWait(int(info.State.Msgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		var rec struct {
+			RequestContext  struct{ RequestID string }
+			RequestPayload  string
+			ResponsePayload string
+		}
+		if err := json.Unmarshal(m.Data(), &rec); err != nil {
+			t.Fatalf("destination record %q: %v", m.Data(), err)
+		}
+		if rec.ResponsePayload != "ran "+rec.RequestPayload {
+			t.Fatalf("destination record %q: the function did not answer ran <event>", m.Data())
+		}
+		out[rec.RequestContext.RequestID+" "+rec.RequestPayload] = true
+	}
+	return out
 }
 
 // TestTimerOncePerPlatform: two nodes on one NATS both run a 1 s timer

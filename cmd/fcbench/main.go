@@ -31,6 +31,10 @@ func main() {
 		}
 		return
 	}
+	run := run
+	if len(os.Args) > 1 && os.Args[1] == "async" {
+		run, os.Args = runAsync, os.Args[1:]
+	}
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "fcbench:", err)
 		os.Exit(1)

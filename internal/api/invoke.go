@@ -18,10 +18,8 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request) error {
 		return fc.Errorf(http.StatusServiceUnavailable, "FunctionNotStarted", "this node does not run functions")
 	}
 	svc, q := fc.SplitQualifier(r.PathValue("service"))
-	if r.Header.Get("X-Fc-Stateful-Async-Invocation-Id") != "" {
-		return fc.InvalidArgument("stateful async invocations are not available yet in openfc: drop X-Fc-Stateful-Async-Invocation-Id")
-	}
-	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") {
+	// A stateful invocation ID implies Async (as the Go SDK sets both).
+	if strings.EqualFold(r.Header.Get("X-Fc-Invocation-Type"), "Async") || r.Header.Get("X-Fc-Stateful-Async-Invocation-Id") != "" {
 		return s.invokeAsync(w, r, svc, q, r.PathValue("function"))
 	}
 	body, err := s.readBodyLimit(w, r, fc.MaxSyncPayloadBytes)
@@ -93,10 +91,22 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request, service, qu
 	if err != nil {
 		return err
 	}
-	err = s.queue.Enqueue(r.Context(), queue.Invocation{Service: service, Qualifier: qualifier, Function: function,
-		RequestID: RequestID(r.Context()), Payload: body, Delay: delay})
+	inv := queue.Invocation{Service: service, Qualifier: qualifier, Function: function,
+		RequestID: RequestID(r.Context()), Payload: body, Delay: delay,
+		InvocationID: r.Header.Get("X-Fc-Stateful-Async-Invocation-Id")}
+	if v := r.Header.Get("X-Fc-Stateful-Async-Invocation-Enable"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fc.InvalidArgument("X-Fc-Stateful-Async-Invocation-Enable %q is invalid: use true or false", v)
+		}
+		inv.Stateful = &on
+	}
+	id, err := s.queue.Submit(r.Context(), inv)
 	if err != nil {
 		return err
+	}
+	if id != "" {
+		w.Header().Set("X-Fc-Stateful-Async-Invocation-Id", id)
 	}
 	// 202 and an empty body without a JSON content type (the Node SDK
 	// expects '').

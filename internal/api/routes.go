@@ -53,6 +53,9 @@ func (s *Server) routes() {
 	h("GET "+p+"/services/{service}/functions/{function}/async-invoke-config", s.getAsyncConfig)
 	h("DELETE "+p+"/services/{service}/functions/{function}/async-invoke-config", s.deleteAsyncConfig)
 	h("GET "+p+"/services/{service}/functions/{function}/async-invoke-configs", s.listAsyncConfigs)
+	h("GET "+p+"/services/{service}/functions/{function}/stateful-async-invocations", s.listStatefulInvocations)
+	h("GET "+p+"/services/{service}/functions/{function}/stateful-async-invocations/{id}", s.getStatefulInvocation)
+	h("PUT "+p+"/services/{service}/functions/{function}/stateful-async-invocations/{id}", s.stopStatefulInvocation)
 
 	h("POST "+p+"/layers/{layer}/versions", s.publishLayerVersion)
 	h("GET "+p+"/layers", s.listLayers)
@@ -77,6 +80,9 @@ func (s *Server) routes() {
 	h("GET /openfc/v1/code/{sha}", s.downloadCode)
 	h("POST /openfc/v1/events/oss/{service}/{function}/{trigger}", s.ossEvent)
 	s.limitsRoutes(h)
+	h("GET /openfc/v1/async/dead-letters", s.listDeadLetters)
+	h("POST /openfc/v1/async/dead-letters/redrive", s.redriveDeadLetters)
+	h("DELETE /openfc/v1/async/dead-letters", s.purgeDeadLetters)
 
 	s.mux.Handle("/", s.handle(s.notSupported))
 	_ = http.MethodGet

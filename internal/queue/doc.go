@@ -13,7 +13,9 @@
 // When an invocation ends, its onSuccess or onFailure destination (another
 // function, by FC ARN, through this queue; or a NATS subject, nats:<subject>)
 // receives a destination record before the message is acknowledged.
-// Stateful invocations and the dead-letter view come with the rest of the
-// async issue (#6). A *Queue is safe for concurrent use;
+// With task mode (statefulInvocation), each invocation has a status record
+// in the openfc_async bucket and can be stopped; invocations that failed
+// after their retries or expired are kept in a dead-letter stream
+// (OPENFC_DEAD) to be listed, redriven or purged. A *Queue is safe for concurrent use;
 // Start and Shutdown own the workers.
 package queue

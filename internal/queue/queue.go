@@ -61,8 +61,12 @@ type Queue struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopSub *nats.Subscription
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // stateful invocations running here, by record key
 
 	retries, failed, dropped prometheus.Counter
 }
@@ -89,7 +93,7 @@ func New(opts Options) *Queue {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{opts: opts, logger: l.With("component", "queue"), now: now,
+	q := &Queue{opts: opts, logger: l.With("component", "queue"), now: now, running: map[string]context.CancelFunc{},
 		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_async_retries_total",
 			Help: "Async invocations run again after a failure (throttled runs excluded)."}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_async_failed_total",
@@ -100,7 +104,9 @@ func New(opts Options) *Queue {
 	if reg := opts.Registerer; reg != nil {
 		reg.MustRegister(q.retries, q.failed, q.dropped, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "openfc_async_queue_depth", Help: "Async invocations stored and not yet finished (all nodes).",
-		}, q.depth))
+		}, q.depth), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "openfc_async_dead_letters", Help: "Async invocations kept in the dead-letter view (all nodes).",
+		}, q.deadCount))
 	}
 	return q
 }
@@ -124,25 +130,68 @@ type Invocation struct {
 	Payload                      []byte
 	// Delay postpones the first run (x-fc-async-delay).
 	Delay time.Duration
+	// Stateful asks for task mode (a status record) when set; nil follows
+	// the function qualifier's async config (statefulInvocation).
+	Stateful *bool
+	// InvocationID is the caller's x-fc-stateful-async-invocation-id; it
+	// implies task mode. Task mode without it uses the request ID.
+	InvocationID string
 }
 
 // Enqueue stores inv durably; it returns once JetStream acknowledged it.
 // The request ID is the message ID, so a client retrying the same request
 // does not run it twice.
 func (q *Queue) Enqueue(ctx context.Context, inv Invocation) error {
+	_, err := q.Submit(ctx, inv)
+	return err
+}
+
+// Submit is Enqueue that also returns the stateful invocation ID when inv
+// runs in task mode ("" if not).
+func (q *Queue) Submit(ctx context.Context, inv Invocation) (string, error) {
 	if len(inv.Payload) > fc.MaxAsyncPayloadBytes {
-		return fc.EntityTooLarge(fc.MaxAsyncPayloadBytes)
+		return "", fc.EntityTooLarge(fc.MaxAsyncPayloadBytes)
 	}
 	// The function must exist now; its qualifier is resolved when it runs.
 	if _, err := q.opts.Store.Resolve(inv.Service, inv.Qualifier, inv.Function); err != nil {
-		return err
+		return "", err
 	}
+	if inv.InvocationID != "" {
+		if err := fc.ValidateStatefulID(inv.InvocationID); err != nil {
+			return "", err
+		}
+	}
+	if q.isStateful(&inv) {
+		if inv.InvocationID == "" {
+			inv.InvocationID = inv.RequestID
+		}
+		if err := q.createRecord(ctx, &inv); err != nil {
+			return "", err
+		}
+	} else {
+		inv.InvocationID = ""
+	}
+	if err := q.publish(ctx, inv); err != nil {
+		if inv.InvocationID != "" {
+			// Not accepted: the ID stays free for the caller's retry.
+			_ = q.opts.State.Purge(context.WithoutCancel(ctx), statefulKey(inv.Service, inv.Function, inv.InvocationID)) // best effort
+		}
+		return "", err
+	}
+	return inv.InvocationID, nil
+}
+
+// publish stores inv in the async stream.
+func (q *Queue) publish(ctx context.Context, inv Invocation) error {
 	m := nats.NewMsg(q.opts.Subject + "." + inv.Service + "." + inv.Function)
 	m.Data = inv.Payload
 	m.Header.Set(hRequestID, inv.RequestID)
 	m.Header.Set(hService, inv.Service)
 	m.Header.Set(hQualifier, inv.Qualifier)
 	m.Header.Set(hFunction, inv.Function)
+	if inv.InvocationID != "" {
+		m.Header.Set(hStateful, inv.InvocationID)
+	}
 	if inv.Delay > 0 {
 		m.Header.Set(hNotBefore, strconv.FormatInt(q.now().Add(inv.Delay).UnixMilli(), 10))
 	}
@@ -155,11 +204,23 @@ func (q *Queue) Enqueue(ctx context.Context, inv Invocation) error {
 // Start creates (or finds) the shared durable consumer and starts the
 // workers.
 func (q *Queue) Start(ctx context.Context) error {
+	if err := q.ensureDeadStream(ctx); err != nil {
+		return err
+	}
+	sub, err := q.subscribeStops()
+	if err != nil {
+		return fmt.Errorf("async stop subscription: %w", err)
+	}
+	q.stopSub = sub
 	cons, err := q.opts.JS.CreateOrUpdateConsumer(ctx, q.opts.Stream, jetstream.ConsumerConfig{
-		Durable:       "openfc-workers",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       q.opts.AckWait,
-		MaxAckPending: 10000,
+		Durable:   "openfc-workers",
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   q.opts.AckWait,
+		// Delayed calls (x-fc-async-delay) and retries waiting out their
+		// backoff are negatively acknowledged with a delay and stay pending
+		// until then: a small cap would let them stop the queue. Workers
+		// still pull only as many as they run.
+		MaxAckPending: 1 << 20,
 		Description:   "openfc async invocation workers (all nodes)",
 	})
 	if err != nil {
@@ -206,6 +267,9 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	q.cancel()
+	if q.stopSub != nil {
+		_ = q.stopSub.Unsubscribe() // best effort: the connection closes soon after
+	}
 	done := make(chan struct{})
 	go func() { q.wg.Wait(); close(done) }()
 	select {
@@ -268,14 +332,36 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 	}
+	skey := "" // the status record of a stateful invocation
+	if sid := h.Get(hStateful); sid != "" && q.opts.State != nil {
+		skey = statefulKey(svc, fn, sid)
+	}
 	pol := q.policy(svc, qual, fn)
+	attempt := attempts(meta, h) - q.throttled(ctx, id)
 	if age > pol.maxAge {
 		log.Warn("async invocation dropped: older than maxAsyncEventAgeInSeconds", "age", age)
 		q.dropped.Inc()
+		if err := q.deadLetter(ctx, msg, ReasonExpired, attempt, ""); err != nil {
+			log.Warn("expired invocation not kept as a dead letter; trying again", "err", err)
+			msg.NakWithDelay(backoff(1))
+			return
+		}
+		if skey != "" {
+			q.setFinal(ctx, skey, fc.StatefulExpired, nil)
+		}
 		msg.Ack()
 		return
 	}
-	attempt := attempts(meta, h) - q.throttled(ctx, id)
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if skey != "" {
+		if !q.runStart(ctx, skey, attempt, cancel) {
+			// Stopped while queued (or finished before a redelivery).
+			msg.Ack()
+			return
+		}
+		defer q.runEnd(skey)
+	}
 	// Keep JetStream from redelivering while the function runs.
 	stop := make(chan struct{})
 	go func() {
@@ -290,10 +376,15 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 			}
 		}
 	}()
-	res, err := q.opts.Invoker.Invoke(ctx, &invoke.Request{
+	res, err := q.opts.Invoker.Invoke(ictx, &invoke.Request{
 		Service: svc, Qualifier: qual, Function: fn, RequestID: id, Body: msg.Data(), RetryCount: attempt, Async: true,
 	})
 	close(stop)
+	if skey != "" && ctx.Err() == nil && q.stopped(ctx, skey) {
+		log.Info("stateful async invocation stopped")
+		msg.Ack()
+		return
+	}
 	switch {
 	case err != nil:
 		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests && age < throttleRetryFor {
@@ -305,6 +396,9 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		if e, ok := fc.AsError(err); ok && e.Status == http.StatusNotFound {
 			log.Warn("async invocation dropped: its function is gone", "err", err)
 			q.dropped.Inc()
+			if skey != "" {
+				q.setFinal(ctx, skey, fc.StatefulInvalid, func(r *fc.StatefulAsyncInvocation) { r.InvocationErrorMessage = e.Message })
+			}
 			msg.Ack()
 			return
 		}
@@ -316,6 +410,12 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 	case res.ErrorType != "" && attempt < pol.maxAttempts:
 		log.Debug("async invocation failed; retrying", "attempt", attempt, "error_type", res.ErrorType)
 		q.retries.Inc()
+		if skey != "" {
+			q.setFinal(ctx, skey, fc.StatefulRetrying, func(r *fc.StatefulAsyncInvocation) {
+				r.InvocationErrorMessage = errorMessage(res.Body, res.ErrorType)
+				r.InstanceID = res.InstanceID
+			})
+		}
 		msg.NakWithDelay(backoff(attempt + 1))
 	default:
 		dest, condition := pol.onSuccess, "Success"
@@ -327,12 +427,38 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		// The destination gets the record before the invocation is acked:
 		// a crash in between sends it again rather than never (at least
 		// once, as the invocation itself).
+		destStatus := ""
 		if dest != "" {
 			if err := q.deliver(ctx, dest, id+"/"+condition, record(id, svc, qual, fn, condition, attempt+1, msg.Data(), res)); err != nil {
 				log.Warn("async destination not reached; retrying the delivery", "destination", dest, "err", err)
 				msg.NakWithDelay(backoff(1))
 				return
 			}
+			destStatus = fc.StatefulSucceeded
+		}
+		if res.ErrorType != "" {
+			if err := q.deadLetter(ctx, msg, ReasonRetriesExhausted, attempt+1, errorMessage(res.Body, res.ErrorType)); err != nil {
+				log.Warn("failed invocation not kept as a dead letter; trying again", "err", err)
+				msg.NakWithDelay(backoff(1))
+				return
+			}
+		}
+		if skey != "" {
+			status := fc.StatefulSucceeded
+			if res.ErrorType != "" {
+				status = fc.StatefulFailed
+			}
+			q.setFinal(ctx, skey, status, func(r *fc.StatefulAsyncInvocation) {
+				r.DurationMs = res.Duration.Milliseconds()
+				r.InstanceID = res.InstanceID
+				r.DestinationStatus = destStatus
+				if res.ErrorType != "" {
+					r.InvocationErrorMessage = errorMessage(res.Body, res.ErrorType)
+				} else {
+					r.InvocationErrorMessage = ""
+					r.ReturnPayload = truncate(res.Body, maxReturnPayload)
+				}
+			})
 		}
 		if err := msg.DoubleAck(ctx); err != nil {
 			log.Warn("async ack failed; the invocation may run again", "err", err)
