@@ -1,0 +1,263 @@
+package fnlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/broker"
+)
+
+// Filter selects stored lines. Empty fields match everything.
+type Filter struct {
+	Service, Function, Qualifier, RequestID string
+	// Start and End bound the lines' time (inclusive); zero means open.
+	Start, End time.Time
+	// Contains keeps lines whose message contains this text (case
+	// sensitive, as grep -F).
+	Contains string
+}
+
+// Page is one answer of Query: stored records as JSON (one object each, as
+// Record encodes) and the token of the next page ("" when there is none).
+type Page struct {
+	Lines [][]byte
+	Next  string
+}
+
+// Limits of Query.
+const (
+	// DefaultLimit is the page size when none is asked for.
+	DefaultLimit = 100
+	// MaxLimit is the largest page.
+	MaxLimit = 10000
+	// scanBudget bounds the messages one Query reads; a filter that the
+	// subject index cannot narrow (text, qualifier) returns a partial page
+	// and a next token rather than scanning without end.
+	scanBudget = 200000
+	// endSlack: a line is stored shortly after it was written, so lines of
+	// time ≤ End sit before stream time End+endSlack.
+	endSlack = 10 * time.Second
+)
+
+// ErrBadToken: the next token was not one Query handed out.
+var ErrBadToken = errors.New("fnlog: bad next token")
+
+// subject returns the subject filter of f.
+func (f Filter) subject() string {
+	tok := func(s string) string {
+		if s == "" {
+			return "*"
+		}
+		return Token(s)
+	}
+	if f.RequestID == "" {
+		switch {
+		case f.Service == "":
+			return subjectPrefix + ">"
+		case f.Function == "":
+			return subjectPrefix + Token(f.Service) + ".>"
+		}
+		return subjectPrefix + Token(f.Service) + "." + Token(f.Function) + ".>"
+	}
+	return subjectPrefix + tok(f.Service) + "." + tok(f.Function) + "." + Token(f.RequestID)
+}
+
+// needsDecode reports whether matching a record needs its fields, beyond
+// what the subject filter already checked.
+func (f Filter) needsDecode() bool {
+	return f.Qualifier != "" || f.Contains != "" || !f.Start.IsZero() || !f.End.IsZero()
+}
+
+// match reports whether raw (a stored record) passes f's checks that the
+// subject filter does not do.
+func (f Filter) match(raw []byte) bool {
+	if !f.needsDecode() {
+		return true
+	}
+	if f.Contains != "" && !strings.ContainsAny(f.Contains, "\"\\<>&\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r") &&
+		!bytes.Contains(raw, []byte(f.Contains)) {
+		return false // cheap reject before decoding: JSON keeps such text as is
+	}
+	var r Record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return false
+	}
+	switch {
+	case f.Qualifier != "" && r.Qualifier != f.Qualifier:
+		return false
+	case f.Contains != "" && !bytes.Contains([]byte(r.Message), []byte(f.Contains)):
+		return false
+	case !f.Start.IsZero() && r.Time.Before(f.Start):
+		return false
+	case !f.End.IsZero() && r.Time.After(f.End):
+		return false
+	}
+	return true
+}
+
+// startAt returns where to start reading: after the token's sequence, or
+// at the stream time of f.Start (a line is stored after it was written,
+// so no line of f is earlier).
+func (f Filter) startAt(token string) (jetstream.DeliverPolicy, uint64, *time.Time, error) {
+	if token != "" {
+		seq, err := strconv.ParseUint(token, 10, 64)
+		if err != nil || seq == 0 {
+			return 0, 0, nil, ErrBadToken
+		}
+		return jetstream.DeliverByStartSequencePolicy, seq, nil, nil
+	}
+	if !f.Start.IsZero() {
+		t := f.Start
+		return jetstream.DeliverByStartTimePolicy, 0, &t, nil
+	}
+	return jetstream.DeliverAllPolicy, 0, nil, nil
+}
+
+// Query returns up to limit lines matching f, oldest first, starting after
+// token (from a previous Page; "" for the first page). A lookup by request
+// ID reads only that request's lines (the subject index finds them).
+func (s *Store) Query(ctx context.Context, f Filter, limit int, token string) (Page, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	policy, seq, at, err := f.startAt(token)
+	if err != nil {
+		return Page{}, err
+	}
+	stream, err := s.js.Stream(ctx, broker.StreamLogs)
+	if err != nil {
+		return Page{}, fmt.Errorf("open log stream: %w", err)
+	}
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject: f.subject(), DeliverPolicy: policy, OptStartSeq: seq, OptStartTime: at,
+		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("log query consumer: %w", err)
+	}
+	name := cons.CachedInfo().Name
+	defer func() {
+		// The consumer also goes away on its own after a minute idle.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = stream.DeleteConsumer(dctx, name) // best effort; see above
+	}()
+	q := query{f: f, limit: limit, pending: cons.CachedInfo().NumPending}
+	for q.pending > 0 && !q.done {
+		// Fetch exactly what is pending, so the fetch never waits for
+		// lines that are not there.
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		batch, err := cons.Fetch(int(min(q.pending, 512)), jetstream.FetchContext(fctx))
+		if err == nil {
+			err = q.read(batch)
+		}
+		cancel()
+		if err != nil {
+			return Page{}, err
+		}
+	}
+	return q.page, nil
+}
+
+// query is the state of one Query while it reads batches.
+type query struct {
+	f       Filter
+	limit   int
+	pending uint64 // matching messages not read yet
+	scanned int
+	page    Page
+	done    bool
+}
+
+func (q *query) read(batch jetstream.MessageBatch) error {
+	got := 0
+	for m := range batch.Messages() {
+		got++
+		if q.done {
+			continue // drain the batch
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("log query metadata: %w", err)
+		}
+		last := md.Sequence.Stream
+		q.pending = md.NumPending
+		q.scanned++
+		if !q.f.End.IsZero() && md.Timestamp.After(q.f.End.Add(endSlack)) {
+			q.done = true // everything after is newer still
+			continue
+		}
+		if q.f.match(m.Data()) {
+			q.page.Lines = append(q.page.Lines, m.Data())
+		}
+		if (len(q.page.Lines) >= q.limit || q.scanned >= scanBudget) && q.pending > 0 {
+			q.page.Next = strconv.FormatUint(last+1, 10)
+			q.done = true
+		}
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		return fmt.Errorf("log query fetch: %w", err)
+	}
+	if got == 0 {
+		// Lines counted as pending were removed (age or size limit) while
+		// we read.
+		q.done = true
+	}
+	return nil
+}
+
+// Follow delivers the lines matching f as they are stored, in stream
+// order, to fn until ctx ends or fn fails. It starts after token when one
+// is given, else at f.Start, else with the next line stored. seq is the
+// line's stream sequence, a token to resume after it.
+func (s *Store) Follow(ctx context.Context, f Filter, token string, fn func(seq uint64, line []byte) error) error {
+	policy, seq, at, err := f.startAt(token)
+	if err != nil {
+		return err
+	}
+	if token == "" && f.Start.IsZero() {
+		policy = jetstream.DeliverNewPolicy
+	}
+	cons, err := s.js.OrderedConsumer(ctx, broker.StreamLogs, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{f.subject()}, DeliverPolicy: policy, OptStartSeq: seq, OptStartTime: at,
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("log tail consumer: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("log tail: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("log tail: %w", err)
+		}
+		if !f.match(m.Data()) {
+			continue
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("log tail metadata: %w", err)
+		}
+		if err := fn(md.Sequence.Stream, m.Data()); err != nil {
+			return err
+		}
+	}
+}
