@@ -60,7 +60,7 @@ type Store struct {
 	dropped prometheus.Counter
 	// droppedN mirrors dropped for Dropped.
 	droppedN atomic.Int64
-	logger  *slog.Logger
+	logger   *slog.Logger
 
 	// mu guards closed, so Add never sends on a closed channel.
 	mu     sync.RWMutex
