@@ -75,6 +75,8 @@ func (s *Server) routes() {
 	s.mux.Handle(p+"/proxy/", s.handle(s.proxy))
 
 	h("GET /openfc/v1/code/{sha}", s.downloadCode)
+	h("GET /openfc/v1/logs", s.queryLogs)
+	h("GET /openfc/v1/logs/tail", s.queryLogs)
 
 	s.mux.Handle("/", s.handle(s.notSupported))
 	_ = http.MethodGet

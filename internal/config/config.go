@@ -31,6 +31,8 @@ type Config struct {
 	Log    Log    `yaml:"log"`
 	// Instances configures how functions run.
 	Instances Instances `yaml:"instances"`
+	// FunctionLogs configures the storage of function log lines.
+	FunctionLogs FunctionLogs `yaml:"functionLogs"`
 	// Credentials come from the environment only (never a file or a flag,
 	// which would put secrets in process listings or repositories).
 	Credentials Credentials `yaml:"-"`
@@ -149,6 +151,7 @@ func Default() Config {
 			Python:       "/usr/bin/python3",
 			Node:         "/usr/bin/node",
 		},
+		FunctionLogs: defaultFunctionLogs(),
 	}
 }
 
@@ -181,6 +184,7 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
+	functionLogFlags(fs, c)
 	return fs
 }
 
@@ -273,6 +277,9 @@ func Load(args, env []string) (Config, error) {
 		}
 		c.Instances.MaxInstances = n
 	}
+	if err := functionLogEnv(&c, vars); err != nil {
+		return c, err
+	}
 	fs := FlagSet(&c)
 	fs.Usage = func() {}
 	fs.SetOutput(discard{})
@@ -361,6 +368,9 @@ func (c Config) Validate() error {
 	}
 	if c.Region == "" || strings.ContainsAny(c.Region, ":/ ") {
 		errs = append(errs, fmt.Errorf("region %q: use a name such as local or cn-hangzhou", c.Region))
+	}
+	if err := c.FunctionLogs.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -42,6 +42,9 @@ const (
 	// subject index cannot narrow (text, qualifier) returns a partial page
 	// and a next token rather than scanning without end.
 	scanBudget = 200000
+	// pageBytes bounds one page's size; a page that reaches it ends early
+	// with a next token.
+	pageBytes = 8 << 20
 	// endSlack: a line is stored shortly after it was written, so lines of
 	// time ≤ End sit before stream time End+endSlack.
 	endSlack = 10 * time.Second
@@ -175,6 +178,7 @@ type query struct {
 	pending uint64 // matching messages not read yet
 	scanned int
 	page    Page
+	bytes   int
 	done    bool
 }
 
@@ -198,8 +202,9 @@ func (q *query) read(batch jetstream.MessageBatch) error {
 		}
 		if q.f.match(m.Data()) {
 			q.page.Lines = append(q.page.Lines, m.Data())
+			q.bytes += len(m.Data())
 		}
-		if (len(q.page.Lines) >= q.limit || q.scanned >= scanBudget) && q.pending > 0 {
+		if (len(q.page.Lines) >= q.limit || q.scanned >= scanBudget || q.bytes >= pageBytes) && q.pending > 0 {
 			q.page.Next = strconv.FormatUint(last+1, 10)
 			q.done = true
 		}
