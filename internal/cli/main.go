@@ -76,6 +76,7 @@ Start a node with 'openfc serve'; every other command is a client of its API.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServe(e), newServiceCmd(e), newFunctionCmd(e), newTriggerCmd(e), newConfigCmd(e), newInvokeCmd(e))
+	root.AddCommand(newLogsCmd(e))
 	return root
 }
 
