@@ -166,9 +166,17 @@ func (s *Store) send(r Record) {
 	}
 	msg := &nats.Msg{Subject: Subject(r.Service, r.Function, r.RequestID), Data: data}
 	// PublishMsgAsync waits (in this goroutine only) while 4096 publishes
-	// are unacknowledged; meanwhile Add drops to the counter.
-	if _, err := s.js.PublishMsgAsync(msg); err != nil {
+	// are unacknowledged; meanwhile the buffer fills and Add drops to the
+	// counter. A slow server is waited for, not a reason to lose the line.
+	for range 3 {
+		_, err = s.js.PublishMsgAsync(msg, jetstream.WithStallWait(5*time.Second))
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			break
+		}
+	}
+	if err != nil {
 		s.drop()
+		s.logger.Debug("log line not stored", "err", err)
 	}
 }
 
