@@ -2,6 +2,7 @@ package fnlog_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,13 +63,17 @@ func BenchmarkQuery(b *testing.B) {
 	b.Run("requestId", func(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
+		var took []time.Duration
+		defer func() { reportLatency(b, took) }()
 		for b.Loop() {
 			id := benchRequestID(i * 7919 % (benchLines / 10))
 			i++
+			start := time.Now()
 			p, err := s.Query(b.Context(), fnlog.Filter{Service: "svc", Function: fmt.Sprint("fn", (i-1)*7919%(benchLines/10)%10), RequestID: id}, 0, "")
 			if err != nil {
 				b.Fatal(err)
 			}
+			took = append(took, time.Since(start))
 			if len(p.Lines) != 10 {
 				b.Fatalf("query for %s returned %d lines, want 10", id, len(p.Lines))
 			}
@@ -99,4 +104,16 @@ func BenchmarkQuery(b *testing.B) {
 			}
 		}
 	})
+}
+
+// reportLatency adds the p50, p99 and max of one query, in ms.
+func reportLatency(b *testing.B, took []time.Duration) {
+	if len(took) == 0 {
+		return
+	}
+	slices.Sort(took)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
+	b.ReportMetric(ms(took[len(took)*99/100]), "p99-ms")
+	b.ReportMetric(ms(took[len(took)-1]), "max-ms")
 }
