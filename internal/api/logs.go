@@ -32,12 +32,9 @@ func (s *Server) queryLogs(w http.ResponseWriter, r *http.Request) error {
 	token := q.Get("nextToken")
 	if r.URL.Path == "/openfc/v1/logs/tail" || q.Get("follow") == "true" {
 		if id := r.Header.Get("Last-Event-ID"); id != "" && token == "" {
-			// An EventSource reconnecting resumes after the last line it got.
-			n, err := strconv.ParseUint(id, 10, 64)
-			if err != nil {
-				return fc.InvalidArgument("Last-Event-ID %q is not a log line ID", id)
-			}
-			token = strconv.FormatUint(n+1, 10)
+			// An EventSource reconnecting resumes after the last line it
+			// got: each event's ID is the token of the position after it.
+			token = id
 		}
 		return s.followLogs(w, r, f, token)
 	}
@@ -132,24 +129,24 @@ func parseLogTime(v string, now time.Time) (time.Time, error) {
 const tailHeartbeat = 15 * time.Second
 
 // followLogs streams matching lines as Server-Sent Events: one event per
-// line, its id the line's ID (Last-Event-ID resumes after it), its data the
-// line's JSON, in the order they were stored.
+// line, its id the token of the position after it (Last-Event-ID resumes
+// there), its data the line's JSON, in the order they were stored.
 func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, f fnlog.Filter, token string) error {
 	rc := http.NewResponseController(w)
 	// A tail lasts as long as the client wants, beyond the server's write
 	// timeout.
 	_ = rc.SetWriteDeadline(time.Time{}) // not every ResponseWriter supports it; then the server's timeout ends the tail
 	type event struct {
-		seq  uint64
+		id   string
 		line []byte
 	}
 	ctx := r.Context()
 	events := make(chan event, 256)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- s.logs.Follow(ctx, f, token, func(seq uint64, line []byte) error {
+		errc <- s.logs.Follow(ctx, f, token, func(next string, line []byte) error {
 			select {
-			case events <- event{seq, line}:
+			case events <- event{next, line}:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
@@ -170,16 +167,14 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, f fnlog.Filt
 		select {
 		case e := <-events:
 			buf = buf[:0]
-			buf = append(buf, "id: "...)
-			buf = strconv.AppendUint(buf, e.seq, 10)
+			buf = append(append(buf, "id: "...), e.id...)
 			buf = append(buf, "\ndata: "...)
 			buf = append(append(buf, e.line...), "\n\n"...)
 			// More lines waiting go out in the same write.
 			for more := true; more && len(buf) < 64<<10; {
 				select {
 				case e := <-events:
-					buf = append(buf, "id: "...)
-					buf = strconv.AppendUint(buf, e.seq, 10)
+					buf = append(append(buf, "id: "...), e.id...)
 					buf = append(buf, "\ndata: "...)
 					buf = append(append(buf, e.line...), "\n\n"...)
 				default:

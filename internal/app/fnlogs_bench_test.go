@@ -3,7 +3,9 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/openfc/openfc/internal/client"
 	"github.com/openfc/openfc/internal/config"
@@ -44,6 +46,7 @@ func BenchmarkFunctionLogsWarm(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("logs=%v/c=1", on), func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b, processCPU())
 			for b.Loop() {
 				if err := call(); err != nil {
 					b.Fatal(err)
@@ -52,6 +55,7 @@ func BenchmarkFunctionLogsWarm(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("logs=%v/c=16", on), func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b, processCPU())
 			b.SetParallelism(8) // 2 cores × 8
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -64,4 +68,21 @@ func BenchmarkFunctionLogsWarm(b *testing.B) {
 		})
 		n.Stop(b)
 	}
+}
+
+// processCPU returns the CPU time (user + system) this process has used:
+// the node's API, invoker, log router and store, and embedded JetStream,
+// though not the function instances, which are other processes. On a
+// shared machine it moves less than wall time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the node's CPU time per operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(processCPU()-start)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 }

@@ -67,8 +67,10 @@ func (l FunctionLogs) validate() error {
 	if _, err := ParseAge(l.Retention); err != nil {
 		errs = append(errs, fmt.Errorf("log-retention: %w", err))
 	}
-	if _, err := ParseBytes(l.MaxBytes); err != nil {
+	if n, err := ParseBytes(l.MaxBytes); err != nil {
 		errs = append(errs, fmt.Errorf("log-max-bytes: %w", err))
+	} else if n < 1<<20 {
+		errs = append(errs, fmt.Errorf("log-max-bytes %q: use at least 1MiB", l.MaxBytes))
 	}
 	if l.Buffer < 1 {
 		errs = append(errs, errors.New("log-buffer must be at least 1"))

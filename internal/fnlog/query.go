@@ -106,22 +106,70 @@ func (f Filter) match(raw []byte) bool {
 	return true
 }
 
-// startAt returns where to start reading: after the token's sequence, or
-// at the stream time of f.Start (a line is stored after it was written,
-// so no line of f is earlier).
-func (f Filter) startAt(token string) (jetstream.DeliverPolicy, uint64, *time.Time, error) {
-	if token != "" {
-		seq, err := strconv.ParseUint(token, 10, 64)
-		if err != nil || seq == 0 {
-			return 0, 0, nil, ErrBadToken
+// A position is a line in the stream: the sequence of its message and the
+// line's index in it. Tokens are positions written "seq" or "seq-line".
+type position struct {
+	seq  uint64
+	line int
+}
+
+func (p position) token() string {
+	if p.line == 0 {
+		return strconv.FormatUint(p.seq, 10)
+	}
+	return strconv.FormatUint(p.seq, 10) + "-" + strconv.Itoa(p.line)
+}
+
+func parseToken(token string) (position, error) {
+	seqText, lineText, hasLine := strings.Cut(token, "-")
+	seq, err := strconv.ParseUint(seqText, 10, 64)
+	if err != nil || seq == 0 {
+		return position{}, ErrBadToken
+	}
+	p := position{seq: seq}
+	if hasLine {
+		if p.line, err = strconv.Atoi(lineText); err != nil || p.line < 1 {
+			return position{}, ErrBadToken
 		}
-		return jetstream.DeliverByStartSequencePolicy, seq, nil, nil
+	}
+	return p, nil
+}
+
+// startAt returns where to start reading: at the token's position, or at
+// the stream time of f.Start (a line is stored after it was written, so no
+// line of f is earlier).
+func (f Filter) startAt(token string) (jetstream.DeliverPolicy, position, *time.Time, error) {
+	if token != "" {
+		p, err := parseToken(token)
+		if err != nil {
+			return 0, position{}, nil, err
+		}
+		return jetstream.DeliverByStartSequencePolicy, p, nil, nil
 	}
 	if !f.Start.IsZero() {
 		t := f.Start
-		return jetstream.DeliverByStartTimePolicy, 0, &t, nil
+		return jetstream.DeliverByStartTimePolicy, position{}, &t, nil
 	}
-	return jetstream.DeliverAllPolicy, 0, nil, nil
+	return jetstream.DeliverAllPolicy, position{}, nil, nil
+}
+
+// lines calls fn for each line of a stored message (JSON lines) from line
+// index from on; fn returns false to stop.
+func lines(data []byte, from int, fn func(i int, line []byte) bool) {
+	for i := 0; len(data) > 0; i++ {
+		line := data
+		if j := bytes.IndexByte(data, '\n'); j >= 0 {
+			line, data = data[:j], data[j+1:]
+		} else {
+			data = nil
+		}
+		if i < from || len(line) == 0 {
+			continue
+		}
+		if !fn(i, line) {
+			return
+		}
+	}
 }
 
 // Query returns up to limit lines matching f, oldest first, starting after
@@ -132,7 +180,7 @@ func (s *Store) Query(ctx context.Context, f Filter, limit int, token string) (P
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxLimit)
-	policy, seq, at, err := f.startAt(token)
+	policy, pos, at, err := f.startAt(token)
 	if err != nil {
 		return Page{}, err
 	}
@@ -141,7 +189,7 @@ func (s *Store) Query(ctx context.Context, f Filter, limit int, token string) (P
 		return Page{}, fmt.Errorf("open log stream: %w", err)
 	}
 	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		FilterSubject: f.subject(), DeliverPolicy: policy, OptStartSeq: seq, OptStartTime: at,
+		FilterSubject: f.subject(), DeliverPolicy: policy, OptStartSeq: pos.seq, OptStartTime: at,
 		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: time.Minute,
 	})
 	if err != nil {
@@ -154,7 +202,7 @@ func (s *Store) Query(ctx context.Context, f Filter, limit int, token string) (P
 		defer cancel()
 		_ = stream.DeleteConsumer(dctx, name) // best effort; see above
 	}()
-	q := query{f: f, limit: limit, pending: cons.CachedInfo().NumPending}
+	q := query{f: f, limit: limit, pending: cons.CachedInfo().NumPending, skip: pos}
 	for q.pending > 0 && !q.done {
 		// Fetch exactly what is pending, so the fetch never waits for
 		// lines that are not there.
@@ -180,6 +228,7 @@ type query struct {
 	page    Page
 	bytes   int
 	done    bool
+	skip    position // lines of message skip.seq before skip.line were on an earlier page
 }
 
 func (q *query) read(batch jetstream.MessageBatch) error {
@@ -193,19 +242,32 @@ func (q *query) read(batch jetstream.MessageBatch) error {
 		if err != nil {
 			return fmt.Errorf("log query metadata: %w", err)
 		}
-		last := md.Sequence.Stream
+		seq := md.Sequence.Stream
 		q.pending = md.NumPending
-		q.scanned++
 		if !q.f.End.IsZero() && md.Timestamp.After(q.f.End.Add(endSlack)) {
 			q.done = true // everything after is newer still
 			continue
 		}
-		if q.f.match(m.Data()) {
-			q.page.Lines = append(q.page.Lines, m.Data())
-			q.bytes += len(m.Data())
+		from := 0
+		if seq == q.skip.seq {
+			from = q.skip.line
 		}
-		if (len(q.page.Lines) >= q.limit || q.scanned >= scanBudget || q.bytes >= pageBytes) && q.pending > 0 {
-			q.page.Next = strconv.FormatUint(last+1, 10)
+		lines(m.Data(), from, func(i int, line []byte) bool {
+			if len(q.page.Lines) >= q.limit || q.scanned >= scanBudget || q.bytes >= pageBytes {
+				// Full: the next page starts at this line.
+				q.page.Next = position{seq, i}.token()
+				q.done = true
+				return false
+			}
+			q.scanned++
+			if q.f.match(line) {
+				q.page.Lines = append(q.page.Lines, line)
+				q.bytes += len(line)
+			}
+			return true
+		})
+		if !q.done && q.pending > 0 && (len(q.page.Lines) >= q.limit || q.scanned >= scanBudget || q.bytes >= pageBytes) {
+			q.page.Next = position{seq + 1, 0}.token()
 			q.done = true
 		}
 	}
@@ -221,11 +283,11 @@ func (q *query) read(batch jetstream.MessageBatch) error {
 }
 
 // Follow delivers the lines matching f as they are stored, in stream
-// order, to fn until ctx ends or fn fails. It starts after token when one
-// is given, else at f.Start, else with the next line stored. seq is the
-// line's stream sequence, a token to resume after it.
-func (s *Store) Follow(ctx context.Context, f Filter, token string, fn func(seq uint64, line []byte) error) error {
-	policy, seq, at, err := f.startAt(token)
+// order, to fn until ctx ends or fn fails. It starts at token when one is
+// given, else at f.Start, else with the next line stored. fn's next is the
+// token of the position after the line, to resume a tail there.
+func (s *Store) Follow(ctx context.Context, f Filter, token string, fn func(next string, line []byte) error) error {
+	policy, pos, at, err := f.startAt(token)
 	if err != nil {
 		return err
 	}
@@ -233,7 +295,7 @@ func (s *Store) Follow(ctx context.Context, f Filter, token string, fn func(seq 
 		policy = jetstream.DeliverNewPolicy
 	}
 	cons, err := s.js.OrderedConsumer(ctx, broker.StreamLogs, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{f.subject()}, DeliverPolicy: policy, OptStartSeq: seq, OptStartTime: at,
+		FilterSubjects: []string{f.subject()}, DeliverPolicy: policy, OptStartSeq: pos.seq, OptStartTime: at,
 		InactiveThreshold: time.Minute,
 	})
 	if err != nil {
@@ -254,15 +316,30 @@ func (s *Store) Follow(ctx context.Context, f Filter, token string, fn func(seq 
 			}
 			return fmt.Errorf("log tail: %w", err)
 		}
-		if !f.match(m.Data()) {
-			continue
-		}
 		md, err := m.Metadata()
 		if err != nil {
 			return fmt.Errorf("log tail metadata: %w", err)
 		}
-		if err := fn(md.Sequence.Stream, m.Data()); err != nil {
-			return err
+		seq := md.Sequence.Stream
+		from := 0
+		if seq == pos.seq {
+			from = pos.line
+		}
+		n := bytes.Count(m.Data(), []byte("\n"))
+		var ferr error
+		lines(m.Data(), from, func(i int, line []byte) bool {
+			if !f.match(line) {
+				return true
+			}
+			next := position{seq, i + 1}
+			if i+1 >= n {
+				next = position{seq + 1, 0}
+			}
+			ferr = fn(next.token(), line)
+			return ferr == nil
+		})
+		if ferr != nil {
+			return ferr
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package fnlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -56,6 +57,7 @@ type StoreOptions struct {
 // lines are found from the stream's subject index without a scan.
 type Store struct {
 	js      jetstream.JetStream
+	nc      *nats.Conn
 	ch      chan Record
 	dropped prometheus.Counter
 	// droppedN mirrors dropped for Dropped.
@@ -92,16 +94,12 @@ func NewStore(opts StoreOptions) (*Store, error) {
 			return nil, fmt.Errorf("register fnlog metrics: %w", err)
 		}
 	}
-	js, err := jetstream.New(opts.Conn,
-		jetstream.WithPublishAsyncMaxPending(4096),
-		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
-			s.drop()
-			s.logger.Debug("log line not stored", "err", err)
-		}))
+	js, err := jetstream.New(opts.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("fnlog jetstream: %w", err)
 	}
 	s.js = js
+	s.nc = opts.Conn
 	return s, nil
 }
 
@@ -135,53 +133,115 @@ func (s *Store) Add(r Record) {
 	}
 }
 
-// batchLines is how many lines the publisher sends before it looks at the
-// channel again; publishes of a batch go out in one write to the server.
-const batchLines = 256
+// Batching: the publisher collects lines for up to linger (or batchLines
+// lines) and stores the lines of one subject (one request) as one message
+// of JSON lines, so a warm invocation costs JetStream one message rather
+// than one per line (its Start marker, its output, its End marker).
+const (
+	batchLines = 512
+	linger     = 2 * time.Millisecond
+	// maxMessage bounds one message (NATS's default max_payload is 1 MB;
+	// a message larger than the stream's byte limit would be refused).
+	maxMessage = 64 << 10
+)
+
+// batch is the publisher's lines grouped by subject, in arrival order.
+type batch struct {
+	bufs  map[string]*bytes.Buffer
+	order []string
+	free  []*bytes.Buffer
+}
 
 func (s *Store) publish() {
 	defer close(s.done)
-	for r := range s.ch {
-		s.send(r)
-		for i := 1; i < batchLines; i++ {
+	b := &batch{bufs: make(map[string]*bytes.Buffer)}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		r, ok := <-s.ch
+		if !ok {
+			return
+		}
+		s.add(b, r)
+		timer.Reset(linger)
+	collect:
+		for n := 1; n < batchLines; n++ {
 			select {
 			case r, ok := <-s.ch:
 				if !ok {
+					s.flush(b)
 					return
 				}
-				s.send(r)
-				continue
-			default:
+				s.add(b, r)
+			case <-timer.C:
+				break collect
 			}
-			break
 		}
+		timer.Stop()
+		s.flush(b)
 	}
 }
 
-func (s *Store) send(r Record) {
-	data, err := json.Marshal(r)
-	if err != nil {
+// add appends r to its subject's message.
+func (s *Store) add(b *batch, r Record) {
+	subj := Subject(r.Service, r.Function, r.RequestID)
+	buf := b.bufs[subj]
+	if buf == nil {
+		if n := len(b.free); n > 0 {
+			buf, b.free = b.free[n-1], b.free[:n-1]
+		} else {
+			buf = new(bytes.Buffer)
+		}
+		b.bufs[subj] = buf
+		b.order = append(b.order, subj)
+	}
+	if buf.Len() > 0 && buf.Len()+len(r.Message)+256 > maxMessage {
+		s.send(subj, buf.Bytes())
+		buf.Reset()
+	}
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil { // one line, newline-terminated
 		s.drop() // a Record of strings and a time always encodes
-		return
-	}
-	msg := &nats.Msg{Subject: Subject(r.Service, r.Function, r.RequestID), Data: data}
-	// PublishMsgAsync waits (in this goroutine only) while 4096 publishes
-	// are unacknowledged; meanwhile the buffer fills and Add drops to the
-	// counter. A slow server is waited for, not a reason to lose the line.
-	for range 3 {
-		_, err = s.js.PublishMsgAsync(msg, jetstream.WithStallWait(5*time.Second))
-		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			break
-		}
-	}
-	if err != nil {
-		s.drop()
-		s.logger.Debug("log line not stored", "err", err)
 	}
 }
 
-// Shutdown stops accepting lines, publishes the buffered ones and waits for
-// their acknowledgements until ctx ends. Call it before the connection
+// flush publishes every subject's message of the batch.
+func (s *Store) flush(b *batch) {
+	for _, subj := range b.order {
+		buf := b.bufs[subj]
+		if buf.Len() > 0 {
+			s.send(subj, buf.Bytes())
+		}
+		buf.Reset()
+		b.free = append(b.free, buf)
+		delete(b.bufs, subj)
+	}
+	b.order = b.order[:0]
+}
+
+// send publishes one message of lines. A plain NATS publish, which the
+// stream captures, costs the node about half of a JetStream publish with
+// its acknowledgement; what it gives up is word of a message the stream
+// refused, which with OPENFC_LOGS's DiscardOld limits happens only when
+// the stream is unavailable. A publish the connection cannot take (too
+// large, reconnect buffer full) is counted as dropped.
+func (s *Store) send(subject string, data []byte) {
+	if err := s.nc.Publish(subject, data); err != nil {
+		s.dropLines(data)
+		s.logger.Debug("log lines not stored", "err", err)
+	}
+}
+
+// dropLines counts the lines of an unstored message as dropped.
+func (s *Store) dropLines(data []byte) {
+	n := bytes.Count(data, []byte("\n"))
+	s.dropped.Add(float64(n))
+	s.droppedN.Add(int64(n))
+}
+
+// Shutdown stops accepting lines, publishes the buffered ones and flushes
+// them to the server until ctx ends. Call it before the connection
 // closes.
 func (s *Store) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -195,12 +255,14 @@ func (s *Store) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("fnlog shutdown: %w", ctx.Err())
 	}
-	select {
-	case <-s.js.PublishAsyncComplete():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("fnlog shutdown: %w", ctx.Err())
+	flush := func() error { return s.nc.FlushTimeout(10 * time.Second) }
+	if _, ok := ctx.Deadline(); ok {
+		flush = func() error { return s.nc.FlushWithContext(ctx) }
 	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("fnlog shutdown: flush: %w", err)
+	}
+	return nil
 }
 
 // Subject returns the subject a line of (service, function, request ID) is
