@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -150,6 +149,9 @@ type batch struct {
 	bufs  map[string]*bytes.Buffer
 	order []string
 	free  []*bytes.Buffer
+	enc   []byte // one encoded line
+
+	lastService, lastFunction, lastRequest, lastSubject string
 }
 
 func (s *Store) publish() {
@@ -184,7 +186,12 @@ func (s *Store) publish() {
 
 // add appends r to its subject's message.
 func (s *Store) add(b *batch, r Record) {
-	subj := Subject(r.Service, r.Function, r.RequestID)
+	// Consecutive lines mostly share their request: reuse its subject.
+	if r.Service != b.lastService || r.Function != b.lastFunction || r.RequestID != b.lastRequest {
+		b.lastService, b.lastFunction, b.lastRequest = r.Service, r.Function, r.RequestID
+		b.lastSubject = Subject(r.Service, r.Function, r.RequestID)
+	}
+	subj := b.lastSubject
 	buf := b.bufs[subj]
 	if buf == nil {
 		if n := len(b.free); n > 0 {
@@ -199,11 +206,8 @@ func (s *Store) add(b *batch, r Record) {
 		s.send(subj, buf.Bytes())
 		buf.Reset()
 	}
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil { // one line, newline-terminated
-		s.drop() // a Record of strings and a time always encodes
-	}
+	b.enc = appendRecord(b.enc[:0], &r)
+	buf.Write(b.enc)
 }
 
 // flush publishes every subject's message of the batch.
@@ -227,6 +231,7 @@ func (s *Store) flush(b *batch) {
 // the stream is unavailable. A publish the connection cannot take (too
 // large, reconnect buffer full) is counted as dropped.
 func (s *Store) send(subject string, data []byte) {
+	// Publish copies data into the connection's buffer.
 	if err := s.nc.Publish(subject, data); err != nil {
 		s.dropLines(data)
 		s.logger.Debug("log lines not stored", "err", err)
