@@ -317,3 +317,45 @@ func TestStoreDropsWhenBufferFull(t *testing.T) {
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	waitStored(t, s, fnlog.Filter{Service: "svc"}, 100)
 }
+
+// A tail started at a token (an SSE Last-Event-ID, or a query's next
+// token) resumes at that line, also in the middle of a stored message.
+func TestStoreFollowFromToken(t *testing.T) {
+	b := natsWith(t, 0, 0)
+	s := startStore(t, b, 0)
+	for i := range 10 {
+		s.Add(fnlog.Record{Time: time.Now(), Service: "svc", Function: "f", RequestID: "r", Message: fmt.Sprint(i)})
+	}
+	f := fnlog.Filter{Service: "svc", Function: "f", RequestID: "r"}
+	waitStored(t, s, f, 10)
+	p, err := s.Query(t.Context(), f, 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(messages(decode(t, p.Lines))) != "[0 1 2]" || p.Next == "" {
+		t.Fatalf("first page = %q, next %q; want 0 1 2 and a token", messages(decode(t, p.Lines)), p.Next)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var got []string
+	var ids []string
+	err = s.Follow(ctx, f, p.Next, func(next string, line []byte) error {
+		got = append(got, messages(decode(t, [][]byte{line}))...)
+		ids = append(ids, next)
+		if len(got) == 7 {
+			cancel()
+		}
+		return nil
+	})
+	if err != context.Canceled || fmt.Sprint(got) != "[3 4 5 6 7 8 9]" {
+		t.Fatalf("Follow from %q = %q, %v; want 3..9, then canceled", p.Next, got, err)
+	}
+	// Each line's token resumes after it.
+	p, err = s.Query(t.Context(), f, 0, ids[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := messages(decode(t, p.Lines)); fmt.Sprint(g) != "[7 8 9]" {
+		t.Errorf("Query from the token after line 6 = %q, want 7 8 9", g)
+	}
+}
