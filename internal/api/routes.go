@@ -83,6 +83,8 @@ func (s *Server) routes() {
 	h("GET /openfc/v1/async/dead-letters", s.listDeadLetters)
 	h("POST /openfc/v1/async/dead-letters/redrive", s.redriveDeadLetters)
 	h("DELETE /openfc/v1/async/dead-letters", s.purgeDeadLetters)
+	h("GET /openfc/v1/logs", s.queryLogs)
+	h("GET /openfc/v1/logs/tail", s.queryLogs)
 
 	s.mux.Handle("/", s.handle(s.notSupported))
 	_ = http.MethodGet

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
+	"github.com/openfc/openfc/internal/fnlog"
 	"github.com/openfc/openfc/internal/invoke"
 	"github.com/openfc/openfc/internal/queue"
 	"github.com/openfc/openfc/internal/store"
@@ -37,6 +38,9 @@ type Options struct {
 	// Metrics, if set, is served at /metrics (Prometheus text format,
 	// without FC signatures, like any scrape target).
 	Metrics http.Handler
+	// Logs stores and queries function log lines; nil (function-logs off)
+	// makes log queries fail with 503.
+	Logs *fnlog.Store
 	// AccountID is the account this node serves.
 	AccountID string
 	// Region names the region in ARNs and account settings.
@@ -66,6 +70,7 @@ type Server struct {
 	http      *trigger.HTTP
 	oss       *trigger.OSS
 	metrics   http.Handler
+	logs      *fnlog.Store
 	endpoint  string // this node's base URL, for links it hands out
 }
 
@@ -83,7 +88,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{store: opts.Store, auth: opts.Auth, accountID: opts.AccountID, region: opts.Region,
 		urlKey: opts.URLKey, maxBody: opts.MaxBodyBytes, logger: l.With("component", "api"), now: opts.Now, mux: http.NewServeMux(),
-		invoker: opts.Invoker, queue: opts.Queue, metrics: opts.Metrics}
+		invoker: opts.Invoker, queue: opts.Queue, metrics: opts.Metrics, logs: opts.Logs}
 	if opts.Invoker != nil {
 		s.http = trigger.NewHTTP(trigger.HTTPOptions{Store: opts.Store, Invoker: opts.Invoker, Queue: opts.Queue, Logger: l,
 			RequestID: func(r *http.Request) string { return RequestID(r.Context()) },

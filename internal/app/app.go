@@ -27,6 +27,7 @@ import (
 	"github.com/openfc/openfc/internal/blob"
 	"github.com/openfc/openfc/internal/broker"
 	"github.com/openfc/openfc/internal/config"
+	"github.com/openfc/openfc/internal/fnlog"
 	"github.com/openfc/openfc/internal/invoke"
 	"github.com/openfc/openfc/internal/queue"
 	"github.com/openfc/openfc/internal/runtimes"
@@ -55,6 +56,7 @@ type App struct {
 	broker      *broker.Broker
 	sched       *scheduler.Scheduler
 	queue       *queue.Queue
+	logs        *fnlog.Store // nil when function-logs is off
 	timers      atomic.Pointer[trigger.Timers]
 	events      atomic.Pointer[trigger.Events]
 	provisioner atomic.Pointer[invoke.Provisioner]
@@ -114,6 +116,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	a.broker, err = broker.Start(ctx, broker.Options{
 		URL: a.cfg.NATS.URL, DataDir: filepath.Join(a.cfg.DataDir, "nats"), Listen: a.cfg.NATS.Listen, Logger: a.logger,
+		LogsMaxAge: a.cfg.FunctionLogs.RetentionDuration(), LogsMaxBytes: a.cfg.FunctionLogs.MaxBytesValue(),
 	})
 	if err != nil {
 		return fmt.Errorf("start broker: %w", err)
@@ -162,6 +165,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 		return err
 	}
 	a.store.SetAccountID(a.creds.AccountID)
+	if err := a.startFunctionLogs(); err != nil {
+		return err
+	}
 	invoker, err := a.startInstances()
 	if err != nil {
 		return err
@@ -192,7 +198,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
 	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue,
 		Metrics: promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}), AccountID: a.creds.AccountID, Region: a.cfg.Region,
-		URLKey: a.derive("code-url"), Logger: a.logger})
+		URLKey: a.derive("code-url"), Logs: a.logs, Logger: a.logger})
 	a.ln, err = net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
@@ -288,6 +294,13 @@ func (a *App) stop(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if a.logs != nil {
+		// After the instances stopped (their last lines are buffered),
+		// before the broker closes.
+		if err := a.logs.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if a.closeDriver != nil {
 		if err := a.closeDriver(); err != nil {
 			errs = append(errs, err)
@@ -334,7 +347,7 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 		Network:      a.cfg.Instances.Network,
 		MemoryBudget: budget, MaxInstances: a.cfg.Instances.MaxInstances,
 		KeepAlive: a.cfg.Instances.KeepAlive, MaxLifetime: a.cfg.Instances.MaxLifetime,
-		Registerer: a.registry, Logger: a.logger,
+		Registerer: a.registry, Logger: a.logger, LogSink: a.logSink(),
 	})
 	if err != nil {
 		return nil, err

@@ -34,6 +34,8 @@ type Config struct {
 	// Flow configures flow control (limits set through the API override
 	// the account's).
 	Flow Flow `yaml:"flow"`
+	// FunctionLogs configures the storage of function log lines.
+	FunctionLogs FunctionLogs `yaml:"functionLogs"`
 	// Credentials come from the environment only (never a file or a flag,
 	// which would put secrets in process listings or repositories).
 	Credentials Credentials `yaml:"-"`
@@ -181,7 +183,8 @@ func Default() Config {
 			Python:       "/usr/bin/python3",
 			Node:         "/usr/bin/node",
 		},
-		Flow: Flow{QueueLength: 100, QueueTimeout: 2 * time.Second},
+		Flow:         Flow{QueueLength: 100, QueueTimeout: 2 * time.Second},
+		FunctionLogs: defaultFunctionLogs(),
 	}
 }
 
@@ -220,6 +223,7 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.IntVar(&c.Flow.NodeConcurrency, "node-concurrency", c.Flow.NodeConcurrency, "cap on the node's invocations in flight, shared fairly between functions (0: none)")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
+	functionLogFlags(fs, c)
 	return fs
 }
 
@@ -319,6 +323,9 @@ func Load(args, env []string) (Config, error) {
 		}
 		c.Instances.MaxInstances = n
 	}
+	if err := functionLogEnv(&c, vars); err != nil {
+		return c, err
+	}
 	fs := FlagSet(&c)
 	fs.Usage = func() {}
 	fs.SetOutput(discard{})
@@ -416,6 +423,9 @@ func (c Config) Validate() error {
 	}
 	if c.Region == "" || strings.ContainsAny(c.Region, ":/ ") {
 		errs = append(errs, fmt.Errorf("region %q: use a name such as local or cn-hangzhou", c.Region))
+	}
+	if err := c.FunctionLogs.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

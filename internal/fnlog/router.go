@@ -32,15 +32,16 @@ type Sink func(Line)
 type Router struct {
 	sink Sink
 
-	// mu guards current, tails and ended.
+	// mu guards current, active and tails.
 	mu      sync.Mutex
-	current string           // request between its Start and End markers
-	tails   map[string]*Tail // subscribed requests
+	current string              // request between its Start and End markers
+	active  map[string]struct{} // every request between its Start and End markers
+	tails   map[string]*Tail    // subscribed requests
 }
 
 // NewRouter returns a Router feeding sink (nil: no sink).
 func NewRouter(sink Sink) *Router {
-	return &Router{sink: sink, tails: make(map[string]*Tail)}
+	return &Router{sink: sink, tails: make(map[string]*Tail), active: make(map[string]struct{})}
 }
 
 // Tail collects the last TailBytes of one request's log lines.
@@ -96,12 +97,16 @@ func (r *Router) route(stream, text string) {
 	switch marker {
 	case "Start":
 		r.current = id
+		r.active[id] = struct{}{}
 	case "":
 		// The built-in loggers prefix "<time> <requestID> [LEVEL]"; such a
 		// line belongs to its request whatever the markers say (instance
-		// concurrency > 1).
+		// concurrency > 1). Only IDs of running or subscribed requests
+		// count, so user text with a second word is not misread.
 		if f := secondField(text); f != "" {
-			if _, ok := r.tails[f]; ok {
+			if _, ok := r.active[f]; ok {
+				id = f
+			} else if _, ok := r.tails[f]; ok {
 				id = f
 			}
 		}
@@ -118,8 +123,11 @@ func (r *Router) route(stream, text string) {
 			close(t.ended)
 		}
 	}
-	if marker == "End" && r.current == id {
-		r.current = ""
+	if marker == "End" {
+		delete(r.active, id)
+		if r.current == id {
+			r.current = ""
+		}
 	}
 	r.mu.Unlock()
 	if r.sink != nil {

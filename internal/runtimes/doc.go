@@ -48,7 +48,8 @@
 //     instances). Python also searches /opt/python, Node.js NODE_PATH
 //     (/opt/nodejs/node_modules).
 //   - FC_INSTANCE_CONCURRENCY: the function's instanceConcurrency. Above 1,
-//     Python tags every line a request prints (see Logs).
+//     Python tags every line a request prints, Node.js every line of its
+//     console and context.logger output (see Logs).
 //   - FC_FUNCTION_HANDLER: the handler when a request has no
 //     x-fc-function-handler header.
 //

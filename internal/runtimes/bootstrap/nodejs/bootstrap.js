@@ -32,8 +32,16 @@ function now() {
   return new Date().toISOString();
 }
 
+// logLine formats one log record. With instance concurrency > 1 every
+// line of a multi-line message carries the prefix, so that the platform
+// can attribute each line to its request.
 function logLine(rid, level, args) {
-  return `${now()} ${rid} [${level}] ${util.format(...args)}\n`;
+  const prefix = `${now()} ${rid} [${level}] `;
+  const text = util.format(...args);
+  if (text.includes('\n') && (parseInt(process.env.FC_INSTANCE_CONCURRENCY, 10) || 1) > 1) {
+    return text.split('\n').map((l) => prefix + l + '\n').join('');
+  }
+  return prefix + text + '\n';
 }
 
 function marker(text) {
