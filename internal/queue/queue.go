@@ -69,6 +69,8 @@ type Queue struct {
 	running map[string]context.CancelFunc // stateful invocations running here, by record key
 
 	retries, failed, dropped prometheus.Counter
+
+	destStreams sync.Map // subject → destStream
 }
 
 // New returns a Queue; Start runs its workers.
@@ -558,16 +560,25 @@ func (q *Queue) deliver(ctx context.Context, dest, key string, rec []byte) error
 	id := uuid.NewSHA1(destNamespace, []byte(key)).String()
 	if subject, ok := strings.CutPrefix(dest, "nats:"); ok {
 		// Stored and de-duplicated when a stream takes the subject;
-		// otherwise a plain publish, flushed to the server.
-		_, err := q.opts.JS.Publish(ctx, subject, rec, jetstream.WithMsgID(id))
-		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		// otherwise a plain publish, flushed to the server. Asking first
+		// matters: a JetStream publish to a subject no stream stores but
+		// core subscribers listen on is delivered to them, then waits
+		// for an acknowledgement that never comes and is retried, so the
+		// subscribers get the record several times.
+		stored, err := q.streamStores(ctx, subject)
+		if err != nil {
+			return fmt.Errorf("publish to %s: %w", subject, err)
+		}
+		if !stored {
 			nc := q.opts.JS.Conn()
 			if err := nc.Publish(subject, rec); err != nil {
 				return fmt.Errorf("publish to %s: %w", subject, err)
 			}
-			return nc.FlushWithContext(ctx)
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Second) // Flush needs a deadline
+			defer cancel()
+			return nc.FlushWithContext(fctx)
 		}
-		if err != nil {
+		if _, err := q.opts.JS.Publish(ctx, subject, rec, jetstream.WithMsgID(id)); err != nil {
 			return fmt.Errorf("publish to %s: %w", subject, err)
 		}
 		return nil
@@ -586,3 +597,28 @@ func (q *Queue) deliver(ctx context.Context, dest, key string, rec []byte) error
 }
 
 var destNamespace = uuid.MustParse("8d2a1f6e-3c4b-4f0a-9b7e-2f5d6c1a0e93")
+
+// streamStores reports whether a JetStream stream stores subject. Answers
+// are kept for a few seconds, so that a busy destination costs no lookup
+// per record while a stream created later is still noticed.
+func (q *Queue) streamStores(ctx context.Context, subject string) (bool, error) {
+	now := q.now()
+	if v, ok := q.destStreams.Load(subject); ok {
+		if e := v.(destStream); now.Before(e.until) {
+			return e.stored, nil
+		}
+	}
+	_, err := q.opts.JS.StreamNameBySubject(ctx, subject)
+	stored := err == nil
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return false, fmt.Errorf("find the stream of %s: %w", subject, err)
+	}
+	q.destStreams.Store(subject, destStream{stored: stored, until: now.Add(5 * time.Second)})
+	return stored, nil
+}
+
+// destStream is a cached answer of streamStores.
+type destStream struct {
+	stored bool
+	until  time.Time
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/openfc/openfc/internal/client"
 	"github.com/openfc/openfc/internal/config"
@@ -253,5 +254,29 @@ func TestQueueNATSDestination(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no record on the NATS destination within 30 s")
+	}
+	// No stream stores the subject: the record goes out once, by a plain
+	// publish (a JetStream publish there would wait for an acknowledgement
+	// that never comes, and be retried). Once the invocation has left the
+	// queue, no second record may follow.
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		s, err := js.Stream(t.Context(), "OPENFC_ASYNC")
+		if err != nil {
+			return err
+		}
+		if n := s.CachedInfo().State.Msgs; n != 0 {
+			return fmt.Errorf("%d invocations still in the async stream", n)
+		}
+		return nil
+	})
+	nc.Flush()
+	select {
+	case m := <-got:
+		t.Errorf("NATS destination got a second record: %s", m.Data)
+	default:
 	}
 }
