@@ -75,6 +75,9 @@ func (s *Server) routes() {
 	s.mux.Handle(p+"/proxy/", s.handle(s.proxy))
 
 	h("GET /openfc/v1/code/{sha}", s.downloadCode)
+	h("GET /openfc/v1/usage", s.getUsage)
+	h("GET /openfc/v1/usage/records", s.listUsageRecords)
+	h("GET /openfc/v1/audit", s.listAudit)
 
 	s.mux.Handle("/", s.handle(s.notSupported))
 	_ = http.MethodGet

@@ -163,3 +163,5 @@ func TestMetrics(t *testing.T) {
 		t.Error("the throttled call was counted as an invocation that ran")
 	}
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -31,6 +31,8 @@ type Config struct {
 	Log    Log    `yaml:"log"`
 	// Instances configures how functions run.
 	Instances Instances `yaml:"instances"`
+	// Observability switches metrics and metering.
+	Observability Observability `yaml:"observability"`
 	// Credentials come from the environment only (never a file or a flag,
 	// which would put secrets in process listings or repositories).
 	Credentials Credentials `yaml:"-"`
@@ -137,10 +139,11 @@ type Credentials struct {
 // Default returns the single-binary configuration.
 func Default() Config {
 	return Config{
-		Listen:  "127.0.0.1:9700",
-		DataDir: "./openfc-data",
-		Region:  "local",
-		Log:     Log{Level: "info", Format: "text"},
+		Listen:        "127.0.0.1:9700",
+		DataDir:       "./openfc-data",
+		Region:        "local",
+		Log:           Log{Level: "info", Format: "text"},
+		Observability: defaultObservability(),
 		Instances: Instances{
 			MaxInstances: 100,
 			Prewarm:      2,
@@ -179,6 +182,9 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.StringVar(&c.Instances.Network, "sandbox-network", c.Instances.Network, "what internetAccess gives: none (loopback only) or bridge (NAT with an egress policy; linux sandbox) (default none) [OPENFC_SANDBOX_NETWORK]")
 	fs.StringSliceVar(&c.Instances.EgressAllow, "sandbox-egress-allow", c.Instances.EgressAllow, "`CIDR`s bridge-mode instances may reach despite the egress policy (private ranges, link-local, the host) [OPENFC_SANDBOX_EGRESS_ALLOW]")
 	fs.StringVar(&c.Instances.RunDir, "run-dir", c.Instances.RunDir, "short `dir`ectory for instance sockets (default /run/openfc/<hash>) [OPENFC_RUN_DIR]")
+	fs.BoolVar(&c.Observability.Metrics, "metrics", c.Observability.Metrics, "count invocations for /metrics (false: runtime and instance gauges only) [OPENFC_METRICS]")
+	fs.BoolVar(&c.Observability.Metering, "metering", c.Observability.Metering, "write a usage record per invocation and provisioned interval [OPENFC_METERING]")
+	fs.DurationVar(&c.Observability.BillingGranularity, "billing-granularity", c.Observability.BillingGranularity, "unit billed durations are rounded up to (1ms: exact) [OPENFC_BILLING_GRANULARITY]")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
 	return fs
@@ -265,6 +271,9 @@ func Load(args, env []string) (Config, error) {
 				c.Instances.EgressAllow = append(c.Instances.EgressAllow, p)
 			}
 		}
+	}
+	if err := loadObservabilityEnv(&c, vars); err != nil {
+		return c, err
 	}
 	if v, ok := vars["OPENFC_MAX_INSTANCES"]; ok {
 		n, err := strconv.Atoi(v)
@@ -358,6 +367,9 @@ func (c Config) Validate() error {
 	}
 	if c.Instances.KeepAlive <= 0 || c.Instances.MaxLifetime <= 0 {
 		errs = append(errs, errors.New("keep-alive and max-instance-lifetime must be positive durations"))
+	}
+	if err := c.validateObservability(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Region == "" || strings.ContainsAny(c.Region, ":/ ") {
 		errs = append(errs, fmt.Errorf("region %q: use a name such as local or cn-hangzhou", c.Region))

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/fnlog"
+	"github.com/openfc/openfc/internal/meter"
 	"github.com/openfc/openfc/internal/pool"
 	"github.com/openfc/openfc/internal/runtimes"
 	"github.com/openfc/openfc/internal/scheduler"
@@ -40,9 +41,11 @@ type Options struct {
 	Scheduler *scheduler.Scheduler
 	AccountID string
 	Region    string
-	// Registerer receives the invocation metrics; nil keeps them unexported.
+	// Registerer receives the invocation metrics; nil counts nothing.
 	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	// Meter, if set, receives a usage record per finished invocation.
+	Meter  *meter.Meter
+	Logger *slog.Logger
 }
 
 // Invoker runs invocations.
@@ -53,6 +56,7 @@ type Invoker struct {
 	region    string
 	logger    *slog.Logger
 	metrics   *metrics
+	meter     *meter.Meter
 
 	// specs caches the scheduler spec of each function revision, so the
 	// warm path builds nothing.
@@ -70,7 +74,7 @@ func New(opts Options) *Invoker {
 		region = "local"
 	}
 	return &Invoker{store: opts.Store, sched: opts.Scheduler, accountID: opts.AccountID, region: region,
-		logger: l.With("component", "invoke"), metrics: newMetrics(opts.Registerer)}
+		logger: l.With("component", "invoke"), metrics: newMetrics(opts.Registerer), meter: opts.Meter}
 }
 
 // Request is one invocation.
@@ -134,7 +138,7 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	lease, err := iv.sched.Acquire(ctx, spec)
 	if err != nil {
 		err = acquireError(spec, err)
-		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests {
+		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests && iv.metrics != nil {
 			iv.metrics.throttles.WithLabelValues(req.Service, req.Function, e.Code).Inc()
 		}
 		return nil, err
@@ -152,6 +156,7 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 			lease.Release(false)
 			iv.finishTail(tail, res)
 			iv.metrics.record(req, res)
+			iv.meterCall(req, spec, res)
 			return res, nil
 		}
 	}
@@ -162,7 +167,18 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	lease.Release(healthy)
 	iv.finishTail(tail, res)
 	iv.metrics.record(req, res)
+	iv.meterCall(req, spec, res)
 	return res, nil
+}
+
+// meterCall hands the finished invocation to the meter (a buffered
+// channel send: nothing waits for the record to be stored).
+func (iv *Invoker) meterCall(req *Request, spec *scheduler.Spec, res *Result) {
+	if iv.meter == nil {
+		return
+	}
+	iv.meter.Record(meter.Invocation{End: time.Now(), Service: req.Service, Function: req.Function, Qualifier: spec.Qualifier,
+		VersionID: spec.VersionID, RequestID: req.RequestID, Retry: req.RetryCount, Duration: res.Duration, MemoryBytes: spec.MemoryBytes})
 }
 
 func acquireError(spec *scheduler.Spec, err error) error {

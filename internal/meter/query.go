@@ -1,0 +1,252 @@
+package meter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/openfc/openfc/internal/fc"
+)
+
+// Grouping fields of Query.
+var GroupFields = []string{"account", "service", "function", "qualifier"}
+
+// Query selects aggregates: Service, Function and Qualifier filter when
+// set; From and To bound the periods (a period is included when its start
+// is in [From, To); zero means unbounded).
+type Query struct {
+	AccountID, Service, Function, Qualifier string
+	From, To                                time.Time
+	// Interval is "hour" or "day" (default day).
+	Interval string
+	// GroupBy lists GroupFields; none sums every function per period.
+	GroupBy []string
+}
+
+// Query returns the aggregated usage, one row per group and period,
+// ordered by period then group. It reads only aggregate keys, never
+// records.
+func (m *Meter) Query(ctx context.Context, q Query) (*fc.UsageReport, error) {
+	prefix, layout := "d", "20060102"
+	if q.Interval == "hour" {
+		prefix, layout = "h", "2006010215"
+	} else {
+		q.Interval = "day"
+	}
+	part := func(s string) string {
+		if s == "" {
+			return "*"
+		}
+		return token(s)
+	}
+	filter := strings.Join([]string{prefix, part(q.AccountID), part(q.Service), part(q.Function), part(q.Qualifier), "*"}, ".")
+	w, err := m.opts.KV.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("read usage aggregates: %w", err)
+	}
+	defer w.Stop()
+	group := map[string]bool{}
+	for _, g := range q.GroupBy {
+		group[g] = true
+	}
+	rows := map[string]*fc.UsageRow{}
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case e = <-w.Updates():
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e == nil {
+			break // the current values are all delivered
+		}
+		parts := strings.Split(e.Key(), ".")
+		if len(parts) != 6 {
+			continue
+		}
+		start, err := time.ParseInLocation(layout, parts[5], time.UTC)
+		if err != nil || (!q.From.IsZero() && start.Before(q.From)) || (!q.To.IsZero() && !start.Before(q.To)) {
+			continue
+		}
+		var a aggregate
+		if err := json.Unmarshal(e.Value(), &a); err != nil {
+			continue
+		}
+		row := fc.UsageRow{Period: start.Format(time.RFC3339)}
+		if group["account"] {
+			row.AccountID = parts[1]
+		}
+		if group["service"] {
+			row.Service = parts[2]
+		}
+		if group["function"] {
+			row.Function = parts[3]
+		}
+		if group["qualifier"] {
+			row.Qualifier = parts[4]
+		}
+		k := strings.Join([]string{row.Period, row.AccountID, row.Service, row.Function, row.Qualifier}, "\x00")
+		r := rows[k]
+		if r == nil {
+			r = &row
+			rows[k] = r
+		}
+		r.Invocations += a.Invocations
+		r.DurationUs += a.DurationUs
+		r.BilledMs += a.BilledMs
+		r.GBSeconds += gbSeconds(a.MBMs)
+		r.ProvisionedInstanceMs += a.ProvisionedInstanceMs
+		r.ProvisionedGBSeconds += gbSeconds(a.ProvisionedMBMs)
+	}
+	out := &fc.UsageReport{Interval: q.Interval, GroupBy: q.GroupBy, Rows: make([]fc.UsageRow, 0, len(rows))}
+	if out.GroupBy == nil {
+		out.GroupBy = []string{}
+	}
+	for _, r := range rows {
+		out.Rows = append(out.Rows, *r)
+	}
+	sort.Slice(out.Rows, func(i, j int) bool {
+		a, b := out.Rows[i], out.Rows[j]
+		if a.Period != b.Period {
+			return a.Period < b.Period
+		}
+		return a.AccountID+"\x00"+a.Service+"\x00"+a.Function+"\x00"+a.Qualifier <
+			b.AccountID+"\x00"+b.Service+"\x00"+b.Function+"\x00"+b.Qualifier
+	})
+	return out, nil
+}
+
+// RecordQuery selects raw usage records: Service and Function filter when
+// set; From is where reading starts (zero: the first record), To where it
+// stops; AfterSeq continues a page (records after that stream sequence).
+type RecordQuery struct {
+	AccountID, Service, Function string
+	From, To                     time.Time
+	AfterSeq                     uint64
+	// Limit bounds the page; 0 means 100, at most 1000.
+	Limit int
+}
+
+// Records returns a page of raw usage records in stream order, and the
+// sequence to continue after (0 when there are no more).
+func (m *Meter) Records(ctx context.Context, q RecordQuery) ([]fc.UsageRecord, uint64, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	q.Limit = min(q.Limit, 1000)
+	part := func(s string) string {
+		if s == "" {
+			return "*"
+		}
+		return token(s)
+	}
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{m.opts.Subject + "." + part(q.AccountID) + "." + part(q.Service) + "." + part(q.Function)},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	switch {
+	case q.AfterSeq > 0:
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, q.AfterSeq+1
+	case !q.From.IsZero():
+		from := q.From
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
+	}
+	out, next, err := readPage(ctx, m.opts.JS, m.opts.Stream, cfg, q.Limit, func(seq uint64, data []byte) (bool, bool) {
+		var r fc.UsageRecord
+		if json.Unmarshal(data, &r) != nil {
+			return false, false
+		}
+		if !q.To.IsZero() {
+			if t, err := time.Parse(time.RFC3339Nano, r.Time); err == nil && !t.Before(q.To) {
+				return false, true
+			}
+		}
+		return true, false
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	recs := make([]fc.UsageRecord, 0, len(out))
+	for _, p := range out {
+		var r fc.UsageRecord
+		json.Unmarshal(p.data, &r) // checked by keep above
+		r.Seq = p.seq
+		recs = append(recs, r)
+	}
+	return recs, next, nil
+}
+
+type pageItem struct {
+	seq  uint64
+	data []byte
+}
+
+// readPage reads up to limit messages of a stream that keep accepts,
+// stopping at the stream's end as it was when the read began, or when
+// keep says stop. It returns the sequence to continue after, or 0 at the
+// end.
+func readPage(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, limit int,
+	keep func(seq uint64, data []byte) (ok, stop bool)) ([]pageItem, uint64, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return nil, 0, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	last := s.CachedInfo().State.LastSeq
+	if last == 0 || (cfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && cfg.OptStartSeq > last) {
+		return nil, 0, nil
+	}
+	cons, err := js.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	var out []pageItem
+	for {
+		batch, err := cons.FetchNoWait(min(limit-len(out)+1, 500))
+		if err != nil {
+			return nil, 0, fmt.Errorf("read stream %s: %w", stream, err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			meta, err := msg.Metadata()
+			if err != nil {
+				continue
+			}
+			seq := meta.Sequence.Stream
+			ok, stop := keep(seq, msg.Data())
+			if stop {
+				drain(batch)
+				return out, 0, nil
+			}
+			if !ok {
+				continue
+			}
+			if len(out) == limit {
+				drain(batch)
+				return out, out[len(out)-1].seq, nil
+			}
+			out = append(out, pageItem{seq, msg.Data()})
+			if seq >= last || meta.NumPending == 0 {
+				drain(batch)
+				return out, 0, nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, 0, fmt.Errorf("read stream %s: %w", stream, err)
+		}
+		if n == 0 {
+			return out, 0, nil
+		}
+	}
+}
+
+func drain(b jetstream.MessageBatch) {
+	for range b.Messages() {
+	}
+}
