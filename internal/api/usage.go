@@ -13,7 +13,7 @@ import (
 // getUsage answers GET /openfc/v1/usage: aggregated usage grouped by
 // account, service, function and qualifier (groupBy, comma-separated),
 // per hour or day (interval), filtered by serviceName, functionName,
-// qualifier and a time range (from, to: periods starting in [from, to)).
+// qualifier and a time range (from, to: the periods overlapping [from, to)).
 func (s *Server) getUsage(w http.ResponseWriter, r *http.Request) error {
 	if s.meter == nil {
 		return fc.Errorf(http.StatusServiceUnavailable, "MeteringDisabled", "metering is switched off on this node (--metering=false)")

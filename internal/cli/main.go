@@ -75,7 +75,8 @@ Start a node with 'openfc serve'; every other command is a client of its API.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(e), newServiceCmd(e), newFunctionCmd(e), newTriggerCmd(e), newConfigCmd(e), newInvokeCmd(e))
+	root.AddCommand(newServe(e), newServiceCmd(e), newFunctionCmd(e), newTriggerCmd(e), newConfigCmd(e), newInvokeCmd(e),
+		newUsageCmd(e), newAuditCmd(e))
 	return root
 }
 

@@ -17,8 +17,8 @@ type UsageOptions struct {
 	Interval string
 	// Service, Function and Qualifier filter when set.
 	Service, Function, Qualifier string
-	// From and To bound the periods: RFC 3339 times, Unix seconds, or a
-	// duration before now such as 24h.
+	// From and To select the periods overlapping [From, To): RFC 3339
+	// times, Unix seconds, or a duration before now such as 24h.
 	From, To string
 }
 

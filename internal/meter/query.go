@@ -18,8 +18,9 @@ import (
 var GroupFields = []string{"account", "service", "function", "qualifier"}
 
 // Query selects aggregates: Service, Function and Qualifier filter when
-// set; From and To bound the periods (a period is included when its start
-// is in [From, To); zero means unbounded).
+// set; From and To bound the periods (a period is included when it
+// overlaps [From, To): aggregates have no finer resolution; zero means
+// unbounded).
 type Query struct {
 	AccountID, Service, Function, Qualifier string
 	From, To                                time.Time
@@ -33,9 +34,9 @@ type Query struct {
 // ordered by period then group. It reads only aggregate keys, never
 // records.
 func (m *Meter) Query(ctx context.Context, q Query) (*fc.UsageReport, error) {
-	prefix, layout := "d", "20060102"
+	prefix, layout, length := "d", "20060102", 24*time.Hour
 	if q.Interval == "hour" {
-		prefix, layout = "h", "2006010215"
+		prefix, layout, length = "h", "2006010215", time.Hour
 	} else {
 		q.Interval = "day"
 	}
@@ -71,7 +72,7 @@ func (m *Meter) Query(ctx context.Context, q Query) (*fc.UsageReport, error) {
 			continue
 		}
 		start, err := time.ParseInLocation(layout, parts[5], time.UTC)
-		if err != nil || (!q.From.IsZero() && start.Before(q.From)) || (!q.To.IsZero() && !start.Before(q.To)) {
+		if err != nil || (!q.From.IsZero() && !start.Add(length).After(q.From)) || (!q.To.IsZero() && !start.Before(q.To)) {
 			continue
 		}
 		var a aggregate
