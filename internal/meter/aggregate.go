@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,12 +91,9 @@ func (m *Meter) follow(ctx context.Context) error {
 			if err != nil {
 				continue
 			}
-			var r fc.UsageRecord
-			if err := json.Unmarshal(msg.Data(), &r); err != nil {
-				m.logger.Warn("usage record unreadable, skipped", "seq", meta.Sequence.Stream, "err", err)
-				r = fc.UsageRecord{}
+			for _, r := range decodeRecords(msg.Data()) {
+				recs = append(recs, seqRecord{meta.Sequence.Stream, r})
 			}
-			recs = append(recs, seqRecord{meta.Sequence.Stream, &r})
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
@@ -116,9 +114,6 @@ func (m *Meter) fold(ctx context.Context, recs []seqRecord) error {
 	byKey := map[string][]seqRecord{}
 	var order []string
 	for _, sr := range recs {
-		if sr.rec.Kind == "" {
-			continue
-		}
 		t, err := time.Parse(time.RFC3339Nano, sr.rec.Time)
 		if err != nil {
 			continue
@@ -166,8 +161,11 @@ func (m *Meter) foldKey(ctx context.Context, key string, recs []seqRecord) error
 			return err
 		}
 		changed := false
+		// One message holds several records, which share its sequence:
+		// compare with what was stored, not with what this loop adds.
+		stored := a.LastSeq
 		for _, sr := range recs {
-			if sr.seq <= a.LastSeq {
+			if sr.seq <= stored {
 				continue
 			}
 			a.add(sr.rec)
@@ -236,4 +234,26 @@ func (m *Meter) advance(ctx context.Context, seq uint64) error {
 			return err
 		}
 	}
+}
+
+// decodeRecords splits a message into its records (newline-separated
+// JSON); unreadable lines are skipped.
+func decodeRecords(data []byte) []*fc.UsageRecord {
+	var out []*fc.UsageRecord
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		var r fc.UsageRecord
+		if json.Unmarshal(line, &r) == nil && r.Kind != "" {
+			out = append(out, &r)
+		}
+	}
+	return out
 }

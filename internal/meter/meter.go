@@ -235,53 +235,37 @@ func (m *Meter) add(batch []fc.UsageRecord, ids []string, inv Invocation) ([]fc.
 // gbSeconds converts MB·ms to GB·s.
 func gbSeconds(mbMs int64) float64 { return float64(mbMs) / 1024 / 1000 }
 
-// publish sends records asynchronously and waits for their acks, retrying
-// a failed one once (its message ID makes the retry safe).
+// publish stores a batch of records as one message (newline-separated
+// JSON; one message per batch keeps the stream's cost per invocation
+// small) and waits for its ack, retrying once: the message ID, derived
+// from the first record's, makes the retry safe.
 func (m *Meter) publish(batch []fc.UsageRecord, ids []string) {
 	if len(batch) == 0 {
 		return
 	}
-	msgs := make([]*nats.Msg, len(batch))
-	futures := make([]jetstream.PubAckFuture, len(batch))
-	for i, r := range batch {
-		data, err := json.Marshal(r)
+	var data []byte
+	for _, r := range batch {
+		line, err := json.Marshal(r)
 		if err != nil {
 			m.failed.Inc()
 			continue
 		}
-		msg := &nats.Msg{Subject: m.subject(r), Data: data, Header: nats.Header{jetstream.MsgIDHeader: {ids[i]}}}
-		msgs[i] = msg
-		if futures[i], err = m.opts.JS.PublishMsgAsync(msg); err != nil {
-			futures[i] = nil
-		}
+		data = append(append(data, line...), '\n')
 	}
-	for i, f := range futures {
-		if msgs[i] == nil {
-			continue
-		}
-		if f != nil {
-			select {
-			case <-f.Ok():
-				continue
-			case err := <-f.Err():
-				m.logger.Debug("usage record not acknowledged, retrying", "err", err)
-			case <-time.After(30 * time.Second):
-			}
-		}
+	msg := &nats.Msg{Subject: m.opts.Subject + "." + token(m.opts.AccountID), Data: data,
+		Header: nats.Header{jetstream.MsgIDHeader: {ids[0] + "+" + strconv.Itoa(len(batch))}}}
+	for attempt := range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := m.opts.JS.PublishMsg(ctx, msgs[i])
+		_, err := m.opts.JS.PublishMsg(ctx, msg)
 		cancel()
-		if err != nil {
-			m.failed.Inc()
-			m.logger.Warn("usage record lost", "request_id", batch[i].RequestID, "err", err)
+		if err == nil {
+			return
+		}
+		if attempt == 1 {
+			m.failed.Add(float64(len(batch)))
+			m.logger.Warn("usage records lost", "records", len(batch), "err", err)
 		}
 	}
-}
-
-// subject is where a record goes: one subject per function, so records
-// can be read by account, service and function.
-func (m *Meter) subject(r fc.UsageRecord) string {
-	return m.opts.Subject + "." + token(r.AccountID) + "." + token(r.Service) + "." + token(r.Function)
 }
 
 // token makes s usable as one NATS subject token or KV key token (FC's

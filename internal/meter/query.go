@@ -124,13 +124,15 @@ func (m *Meter) Query(ctx context.Context, q Query) (*fc.UsageReport, error) {
 }
 
 // RecordQuery selects raw usage records: Service and Function filter when
-// set; From is where reading starts (zero: the first record), To where it
-// stops; AfterSeq continues a page (records after that stream sequence).
+// set; From and To bound the records' times; AfterSeq continues a page
+// (records after that stream sequence).
 type RecordQuery struct {
 	AccountID, Service, Function string
 	From, To                     time.Time
 	AfterSeq                     uint64
-	// Limit bounds the page; 0 means 100, at most 1000.
+	// Limit bounds the page; 0 means 100, at most 1000. Records are
+	// stored in batches and a page ends at a batch's end, so it may hold
+	// a few hundred records more.
 	Limit int
 }
 
@@ -141,113 +143,101 @@ func (m *Meter) Records(ctx context.Context, q RecordQuery) ([]fc.UsageRecord, u
 		q.Limit = 100
 	}
 	q.Limit = min(q.Limit, 1000)
-	part := func(s string) string {
-		if s == "" {
-			return "*"
-		}
-		return token(s)
+	acct := "*"
+	if q.AccountID != "" {
+		acct = token(q.AccountID)
 	}
-	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{m.opts.Subject + "." + part(q.AccountID) + "." + part(q.Service) + "." + part(q.Function)},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{m.opts.Subject + "." + acct}, DeliverPolicy: jetstream.DeliverAllPolicy}
 	switch {
 	case q.AfterSeq > 0:
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, q.AfterSeq+1
 	case !q.From.IsZero():
-		from := q.From
+		// Records are stored shortly after their time: start a little
+		// earlier and filter by time below.
+		from := q.From.Add(-time.Minute)
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
 	}
-	out, next, err := readPage(ctx, m.opts.JS, m.opts.Stream, cfg, q.Limit, func(seq uint64, data []byte) (bool, bool) {
-		var r fc.UsageRecord
-		if json.Unmarshal(data, &r) != nil {
-			return false, false
+	recs := []fc.UsageRecord{}
+	next, err := readStream(ctx, m.opts.JS, m.opts.Stream, cfg, func(seq uint64, data []byte) (more bool) {
+		if len(recs) >= q.Limit {
+			return false
 		}
-		if !q.To.IsZero() {
-			if t, err := time.Parse(time.RFC3339Nano, r.Time); err == nil && !t.Before(q.To) {
-				return false, true
+		for _, r := range decodeRecords(data) {
+			t, err := time.Parse(time.RFC3339Nano, r.Time)
+			if err != nil || (!q.From.IsZero() && t.Before(q.From)) || (!q.To.IsZero() && !t.Before(q.To)) {
+				continue
 			}
+			if (q.Service != "" && r.Service != q.Service) || (q.Function != "" && r.Function != q.Function) {
+				continue
+			}
+			r.Seq = seq
+			recs = append(recs, *r)
 		}
-		return true, false
+		return true
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	recs := make([]fc.UsageRecord, 0, len(out))
-	for _, p := range out {
-		var r fc.UsageRecord
-		json.Unmarshal(p.data, &r) // checked by keep above
-		r.Seq = p.seq
-		recs = append(recs, r)
-	}
 	return recs, next, nil
 }
 
-type pageItem struct {
-	seq  uint64
-	data []byte
-}
-
-// readPage reads up to limit messages of a stream that keep accepts,
-// stopping at the stream's end as it was when the read began, or when
-// keep says stop. It returns the sequence to continue after, or 0 at the
-// end.
-func readPage(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, limit int,
-	keep func(seq uint64, data []byte) (ok, stop bool)) ([]pageItem, uint64, error) {
+// readStream hands each message of a stream to each, in order, until each
+// says stop or the stream's end as it was when the read began. It returns
+// the sequence of the last message handed over when each stopped (so a
+// next page continues after it), or 0 at the end.
+func readStream(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig,
+	each func(seq uint64, data []byte) (more bool)) (uint64, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		return nil, 0, fmt.Errorf("stream %s: %w", stream, err)
+		return 0, fmt.Errorf("stream %s: %w", stream, err)
 	}
 	last := s.CachedInfo().State.LastSeq
 	if last == 0 || (cfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && cfg.OptStartSeq > last) {
-		return nil, 0, nil
+		return 0, nil
 	}
 	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read stream %s: %w", stream, err)
+		return 0, fmt.Errorf("read stream %s: %w", stream, err)
 	}
-	var out []pageItem
+	var prev uint64
 	for {
-		batch, err := cons.FetchNoWait(min(limit-len(out)+1, 500))
+		batch, err := cons.FetchNoWait(100)
 		if err != nil {
-			return nil, 0, fmt.Errorf("read stream %s: %w", stream, err)
+			return 0, fmt.Errorf("read stream %s: %w", stream, err)
 		}
 		n := 0
+		stopped, end := false, false
+		var next uint64
 		for msg := range batch.Messages() {
 			n++
+			if stopped || end {
+				continue // drain the batch
+			}
 			meta, err := msg.Metadata()
 			if err != nil {
 				continue
 			}
 			seq := meta.Sequence.Stream
-			ok, stop := keep(seq, msg.Data())
-			if stop {
-				drain(batch)
-				return out, 0, nil
-			}
-			if !ok {
+			if !each(seq, msg.Data()) {
+				stopped, next = true, prev
 				continue
 			}
-			if len(out) == limit {
-				drain(batch)
-				return out, out[len(out)-1].seq, nil
-			}
-			out = append(out, pageItem{seq, msg.Data()})
+			prev = seq
 			if seq >= last || meta.NumPending == 0 {
-				drain(batch)
-				return out, 0, nil
+				end = true
 			}
+		}
+		if stopped {
+			return next, nil
+		}
+		if end {
+			return 0, nil
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, 0, fmt.Errorf("read stream %s: %w", stream, err)
+			return 0, fmt.Errorf("read stream %s: %w", stream, err)
 		}
 		if n == 0 {
-			return out, 0, nil
+			return 0, nil
 		}
-	}
-}
-
-func drain(b jetstream.MessageBatch) {
-	for range b.Messages() {
 	}
 }
