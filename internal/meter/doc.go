@@ -4,7 +4,8 @@
 // Key types: Meter takes one Invocation per finished call (Record, never
 // blocking: a full buffer drops the record and counts it) and samples
 // provisioned instances on a ticker; a background writer publishes the
-// records to the usage stream (OPENFC_USAGE, ARCHITECTURE.md §5). An
+// buffered records every FlushInterval, batched into few messages, to the
+// usage stream (OPENFC_USAGE, ARCHITECTURE.md §5). An
 // aggregator reads the stream in order and folds each record into
 // per-hour and per-day aggregates in the usage KV bucket, which Query
 // reads, so the usage API never scans records.
@@ -16,8 +17,8 @@
 // aggregator reads again from the cursor and skips, key by key, the
 // records already folded in, so nothing is counted twice and nothing
 // acknowledged is lost. Records still in the node's buffer when the
-// process is killed (at most BufferSize, normally a few milliseconds'
-// worth) are lost; Shutdown publishes them first.
+// process is killed (those of the last FlushInterval, 200 ms by default)
+// are lost; Shutdown publishes them first.
 //
 // Lifecycle: New, Start, Shutdown. Record and Query are safe for
 // concurrent use. Meter must not import the invocation path (invoke,
