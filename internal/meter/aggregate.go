@@ -43,9 +43,96 @@ func (a *aggregate) add(r *fc.UsageRecord) {
 	}
 }
 
-type seqRecord struct {
-	seq uint64
-	rec *fc.UsageRecord
+// seqDelta is what one message adds to one hourly aggregate (and to its
+// day's).
+type seqDelta struct {
+	seq   uint64
+	hour  string // <account>.<service>.<function>.<qualifier>.<YYYYMMDDHH>
+	delta aggregate
+}
+
+// merge adds another aggregate's sums.
+func (a *aggregate) merge(d *aggregate) {
+	a.Invocations += d.Invocations
+	a.DurationUs += d.DurationUs
+	a.BilledMs += d.BilledMs
+	a.MBMs += d.MBMs
+	a.ProvisionedInstanceMs += d.ProvisionedInstanceMs
+	a.ProvisionedMBMs += d.ProvisionedMBMs
+}
+
+// hourKey names the hourly aggregate of a record (without the "h."
+// prefix); false when its time is unreadable.
+func hourKey(r *fc.UsageRecord) (string, bool) {
+	t, err := time.Parse(time.RFC3339Nano, r.Time)
+	if err != nil {
+		return "", false
+	}
+	return token(r.AccountID) + "." + token(r.Service) + "." + token(r.Function) + "." + token(r.Qualifier) + "." + t.UTC().Format("2006010215"), true
+}
+
+// summary is the first line of a usage message: the sums of its records
+// per hourly aggregate, so the aggregator reads one line per message
+// rather than decoding every record.
+type summary struct {
+	Sums []summaryItem `json:"sums"`
+}
+
+type summaryItem struct {
+	Hour string    `json:"hour"`
+	Sum  aggregate `json:"sum"`
+}
+
+// summarize returns the summary of records.
+func summarize(recs []fc.UsageRecord) summary {
+	idx := map[string]int{}
+	var s summary
+	for i := range recs {
+		k, ok := hourKey(&recs[i])
+		if !ok {
+			continue
+		}
+		j, seen := idx[k]
+		if !seen {
+			j = len(s.Sums)
+			idx[k] = j
+			s.Sums = append(s.Sums, summaryItem{Hour: k})
+		}
+		s.Sums[j].Sum.add(&recs[i])
+	}
+	return s
+}
+
+var summaryPrefix = []byte(`{"sums":`)
+
+// messageDeltas returns what a message adds per hourly aggregate: from
+// its summary line, or, for a message without one, from its records.
+func messageDeltas(seq uint64, data []byte) []seqDelta {
+	if bytes.HasPrefix(data, summaryPrefix) {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line = data[:i]
+		}
+		var s summary
+		if json.Unmarshal(line, &s) == nil {
+			out := make([]seqDelta, 0, len(s.Sums))
+			for _, it := range s.Sums {
+				out = append(out, seqDelta{seq: seq, hour: it.Hour, delta: it.Sum})
+			}
+			return out
+		}
+	}
+	var out []seqDelta
+	for _, r := range decodeRecords(data) {
+		k, ok := hourKey(r)
+		if !ok {
+			continue
+		}
+		var d aggregate
+		d.add(r)
+		out = append(out, seqDelta{seq: seq, hour: k, delta: d})
+	}
+	return out
 }
 
 // aggregate folds the usage stream into the KV aggregates, from the
@@ -85,40 +172,39 @@ func (m *Meter) follow(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var recs []seqRecord
+		var recs []seqDelta
+		var last uint64
 		for msg := range batch.Messages() {
 			meta, err := msg.Metadata()
 			if err != nil {
 				continue
 			}
-			for _, r := range decodeRecords(msg.Data()) {
-				recs = append(recs, seqRecord{meta.Sequence.Stream, r})
-			}
+			last = meta.Sequence.Stream
+			recs = append(recs, messageDeltas(last, msg.Data())...)
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		if len(recs) == 0 {
+		if last == 0 {
 			continue
 		}
-		if err := m.fold(ctx, recs); err != nil {
+		if err := m.fold(ctx, recs, last); err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
 }
 
-// fold adds a batch of records (in stream order) to their hour and day
-// aggregates, then moves the cursor past them.
-func (m *Meter) fold(ctx context.Context, recs []seqRecord) error {
-	byKey := map[string][]seqRecord{}
+// fold adds a batch of messages' deltas (in stream order) to their hour
+// and day aggregates, then moves the cursor to last.
+func (m *Meter) fold(ctx context.Context, recs []seqDelta, last uint64) error {
+	byKey := map[string][]seqDelta{}
 	var order []string
 	for _, sr := range recs {
-		t, err := time.Parse(time.RFC3339Nano, sr.rec.Time)
-		if err != nil {
+		if len(sr.hour) < 3 {
 			continue
 		}
-		for _, k := range aggregateKeys(sr.rec, t) {
+		for _, k := range [2]string{"h." + sr.hour, "d." + sr.hour[:len(sr.hour)-2]} {
 			if _, ok := byKey[k]; !ok {
 				order = append(order, k)
 			}
@@ -130,22 +216,13 @@ func (m *Meter) fold(ctx context.Context, recs []seqRecord) error {
 			return err
 		}
 	}
-	return m.advance(ctx, recs[len(recs)-1].seq)
-}
-
-// aggregateKeys names the hour and day aggregates of a record:
-// h.<account>.<service>.<function>.<qualifier>.<YYYYMMDDHH> and
-// d.<...>.<YYYYMMDD>, in UTC.
-func aggregateKeys(r *fc.UsageRecord, t time.Time) [2]string {
-	t = t.UTC()
-	base := token(r.AccountID) + "." + token(r.Service) + "." + token(r.Function) + "." + token(r.Qualifier) + "."
-	return [2]string{"h." + base + t.Format("2006010215"), "d." + base + t.Format("20060102")}
+	return m.advance(ctx, last)
 }
 
 // foldKey adds records to one aggregate with compare-and-swap, skipping
 // those at or before its LastSeq (already folded in before a restart, or
 // by another node reading the same records).
-func (m *Meter) foldKey(ctx context.Context, key string, recs []seqRecord) error {
+func (m *Meter) foldKey(ctx context.Context, key string, recs []seqDelta) error {
 	for {
 		var a aggregate
 		var rev uint64
@@ -168,7 +245,7 @@ func (m *Meter) foldKey(ctx context.Context, key string, recs []seqRecord) error
 			if sr.seq <= stored {
 				continue
 			}
-			a.add(sr.rec)
+			a.merge(&sr.delta)
 			a.LastSeq = sr.seq
 			changed = true
 		}

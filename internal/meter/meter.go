@@ -249,7 +249,13 @@ func (m *Meter) publish(batch []fc.UsageRecord, ids []string) {
 	if len(batch) == 0 {
 		return
 	}
-	var data []byte
+	// The first line sums the batch per hourly aggregate (see summary).
+	data, err := json.Marshal(summarize(batch))
+	if err != nil {
+		m.failed.Add(float64(len(batch)))
+		return
+	}
+	data = append(data, '\n')
 	for _, r := range batch {
 		line, err := json.Marshal(r)
 		if err != nil {
