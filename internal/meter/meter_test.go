@@ -143,3 +143,40 @@ func TestMeterProvisioned(t *testing.T) {
 	m2 := start(t, b, meter.Options{})
 	waitTotals(t, m2, want)
 }
+
+// TestMeterMessageWithoutSummary: a usage message that lacks the summary
+// line (written by another writer, or by hand) is still folded in, from
+// its records.
+func TestMeterMessageWithoutSummary(t *testing.T) {
+	b := testenv.NATS(t)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	data := `{"kind":"invocation","time":"` + now + `","accountId":"123","serviceName":"s","functionName":"f","qualifier":"LATEST","durationUs":1500,"billedMs":100,"memoryMB":128}` + "\n" +
+		`{"kind":"invocation","time":"` + now + `","accountId":"123","serviceName":"s","functionName":"f","qualifier":"LATEST","durationUs":250000,"billedMs":300,"memoryMB":128}` + "\n"
+	if _, err := b.JS.Publish(t.Context(), "openfc.usage.123", []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	m := start(t, b, meter.Options{})
+	waitTotals(t, m, fc.UsageRow{Invocations: 2, DurationUs: 251500, BilledMs: 400})
+
+	// Time ranges select the periods that overlap them.
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+		interval string
+		rows     int
+	}{
+		{"hour, since half an hour", time.Now().Add(-30 * time.Minute), time.Time{}, "hour", 1},
+		{"hour, from later", time.Now().Add(2 * time.Hour), time.Time{}, "hour", 0},
+		{"hour, before", time.Time{}, time.Now().Add(-2 * time.Hour), "hour", 0},
+		{"day, since an hour", time.Now().Add(-time.Hour), time.Time{}, "day", 1},
+		{"day, from tomorrow", time.Now().Add(48 * time.Hour), time.Time{}, "day", 0},
+	} {
+		rep, err := m.Query(t.Context(), meter.Query{Interval: tc.interval, From: tc.from, To: tc.to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Rows) != tc.rows {
+			t.Errorf("%s: %d rows, want %d: %+v", tc.name, len(rep.Rows), tc.rows, rep.Rows)
+		}
+	}
+}
