@@ -85,6 +85,9 @@ func (s *Server) routes() {
 	h("DELETE /openfc/v1/async/dead-letters", s.purgeDeadLetters)
 	h("GET /openfc/v1/logs", s.queryLogs)
 	h("GET /openfc/v1/logs/tail", s.queryLogs)
+	h("GET /openfc/v1/usage", s.getUsage)
+	h("GET /openfc/v1/usage/records", s.listUsageRecords)
+	h("GET /openfc/v1/audit", s.listAudit)
 
 	s.mux.Handle("/", s.handle(s.notSupported))
 	_ = http.MethodGet

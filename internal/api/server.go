@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/openfc/openfc/internal/audit"
 	"github.com/openfc/openfc/internal/auth"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/fnlog"
 	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/meter"
 	"github.com/openfc/openfc/internal/queue"
 	"github.com/openfc/openfc/internal/store"
 	"github.com/openfc/openfc/internal/trigger"
@@ -41,6 +43,11 @@ type Options struct {
 	// Logs stores and queries function log lines; nil (function-logs off)
 	// makes log queries fail with 503.
 	Logs *fnlog.Store
+	// Meter answers the usage API; nil switches it off (503).
+	Meter *meter.Meter
+	// Audit, if set, receives an entry per mutating call and rejected
+	// authentication, and answers the audit API.
+	Audit *audit.Trail
 	// AccountID is the account this node serves.
 	AccountID string
 	// Region names the region in ARNs and account settings.
@@ -71,6 +78,8 @@ type Server struct {
 	oss       *trigger.OSS
 	metrics   http.Handler
 	logs      *fnlog.Store
+	meter     *meter.Meter
+	audit     *audit.Trail
 	endpoint  string // this node's base URL, for links it hands out
 }
 
@@ -88,7 +97,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{store: opts.Store, auth: opts.Auth, accountID: opts.AccountID, region: opts.Region,
 		urlKey: opts.URLKey, maxBody: opts.MaxBodyBytes, logger: l.With("component", "api"), now: opts.Now, mux: http.NewServeMux(),
-		invoker: opts.Invoker, queue: opts.Queue, metrics: opts.Metrics, logs: opts.Logs}
+		invoker: opts.Invoker, queue: opts.Queue, metrics: opts.Metrics, logs: opts.Logs, meter: opts.Meter, audit: opts.Audit}
 	if opts.Invoker != nil {
 		s.http = trigger.NewHTTP(trigger.HTTPOptions{Store: opts.Store, Invoker: opts.Invoker, Queue: opts.Queue, Logger: l,
 			RequestID: func(r *http.Request) string { return RequestID(r.Context()) },
@@ -127,6 +136,7 @@ func RequestID(ctx context.Context) string {
 // ServeHTTP gives the request its ID, recovers from panics, authenticates
 // and routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
 	id := uuid.NewString()
 	w.Header().Set("X-Fc-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
@@ -152,34 +162,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.authenticate(r); err != nil {
+	key, err := s.authenticate(r)
+	if err != nil {
+		if s.audit != nil {
+			s.auditRejected(r, start, err)
+		}
 		s.writeError(w, r, err)
+		return
+	}
+	if s.audit != nil && audited(r) {
+		aw := &auditWriter{ResponseWriter: w, s: s, r: r, start: start, key: key}
+		s.mux.ServeHTTP(aw, r)
+		aw.finish()
 		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
 // authenticate verifies the FC signature of every API call except the
-// paths that carry their own proof (code download links).
-func (s *Server) authenticate(r *http.Request) error {
+// paths that carry their own proof (code download links), and returns
+// the key that signed it (zero for those paths). A key that signed
+// correctly but addresses another account is returned with the error.
+func (s *Server) authenticate(r *http.Request) (auth.Key, error) {
 	if strings.HasPrefix(r.URL.Path, "/openfc/v1/code/") || strings.HasPrefix(r.URL.Path, "/2016-08-15/proxy/") {
-		return nil // code links carry a token; HTTP triggers check their own authType
+		return auth.Key{}, nil // code links carry a token; HTTP triggers check their own authType
 	}
 	if strings.HasPrefix(r.URL.Path, "/openfc/v1/events/") {
-		return nil // event webhooks take a trigger's token or check the FC signature themselves
+		return auth.Key{}, nil // event webhooks take a trigger's token or check the FC signature themselves
 	}
 	if !strings.HasPrefix(r.URL.Path, "/2016-08-15/") && !strings.HasPrefix(r.URL.Path, "/openfc/v1/") {
-		return nil // unknown paths get PathNotSupported from the mux
+		return auth.Key{}, nil // unknown paths get PathNotSupported from the mux
 	}
 	key, err := s.auth.Verify(r)
 	if err != nil {
-		return err
+		return auth.Key{}, err
 	}
 	// Clients name the account they address; a key only works for its own.
 	if acct := r.Header.Get("X-Fc-Account-Id"); acct != "" && key.AccountID != "" && acct != key.AccountID {
-		return fc.AccessDenied("access key '%s' does not belong to account '%s'", key.ID, acct)
+		return auth.Key{}, fc.AccessDenied("access key '%s' does not belong to account '%s'", key.ID, acct)
 	}
-	return nil
+	return key, nil
 }
 
 // handlerFunc is a handler that returns its error for s.handle to render.
@@ -190,6 +212,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // request ID.
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if aw, ok := w.(*auditWriter); ok {
+			aw.pattern = r.Pattern
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -204,6 +229,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = fc.InternalError()
 	} else if e.Status >= 500 {
 		s.logger.Error("request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if aw, ok := w.(*auditWriter); ok {
+		aw.code = e.Code
 	}
 	body, _ := json.Marshal(struct {
 		ErrorCode    string `json:"ErrorCode"`

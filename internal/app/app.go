@@ -29,6 +29,7 @@ import (
 	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fnlog"
 	"github.com/openfc/openfc/internal/invoke"
+	"github.com/openfc/openfc/internal/meter"
 	"github.com/openfc/openfc/internal/queue"
 	"github.com/openfc/openfc/internal/runtimes"
 	"github.com/openfc/openfc/internal/scheduler"
@@ -62,6 +63,7 @@ type App struct {
 	provisioner atomic.Pointer[invoke.Provisioner]
 	invoker     atomic.Pointer[invoke.Invoker] // set once instances run
 	registry    *prometheus.Registry
+	meter       *meter.Meter
 	closeDriver func() error
 	blobs       *blob.Store
 	store       *store.Store
@@ -168,6 +170,9 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := a.startFunctionLogs(); err != nil {
 		return err
 	}
+	if err := a.startMeter(ctx); err != nil {
+		return err
+	}
 	invoker, err := a.startInstances()
 	if err != nil {
 		return err
@@ -196,7 +201,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	a.events.Store(events)
 	authn := auth.New(auth.Options{Lookup: a.lookupKey, Logger: a.logger})
-	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue,
+	a.api = api.New(api.Options{Store: a.store, Auth: authn, Invoker: invoker, Queue: a.queue, Meter: a.meter, Audit: a.newAudit(),
 		Metrics: promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}), AccountID: a.creds.AccountID, Region: a.cfg.Region,
 		URLKey: a.derive("code-url"), Logs: a.logs, Logger: a.logger})
 	a.ln, err = net.Listen("tcp", a.cfg.Listen)
@@ -306,6 +311,9 @@ func (a *App) stop(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := a.stopMeter(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if a.store != nil {
 		if err := a.store.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -354,7 +362,7 @@ func (a *App) startInstances() (*invoke.Invoker, error) {
 	}
 	a.logger.Info("instances ready", "sandbox", sandboxKind(a.cfg), "memory_budget", budget, "run_dir", run)
 	return invoke.New(invoke.Options{Store: a.store, Scheduler: a.sched, AccountID: a.creds.AccountID,
-		Region: a.cfg.Region, Registerer: a.registry, Logger: a.logger,
+		Region: a.cfg.Region, Registerer: a.invocationMetrics(), Meter: a.meter, Logger: a.logger,
 		Flow: newFlow(a.cfg), Limits: limitDefaults(a.cfg)}), nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -147,55 +145,6 @@ func TestProcessSandbox(t *testing.T) {
 				t.Errorf("invoke %s = %q, want %q", f.runtime, out, want)
 			}
 		}
-	}
-}
-
-// TestMetrics: after a known sequence of calls, /metrics (Prometheus text,
-// no signature) shows their counts, the instance gauges and Go's own
-// collector.
-func TestMetrics(t *testing.T) {
-	testenv.RequireRoot(t)
-	n := testenv.Platform(t, nil)
-	ctx := t.Context()
-	if _, _, err := n.Client.CreateService(ctx, &fc.Service{ServiceName: "m"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := n.Client.CreateFunction(ctx, "m", &fc.FunctionInput{
-		Function: fc.Function{FunctionName: "f", Runtime: "python3", Handler: "index.handler"},
-		Code:     &fc.Code{ZipFile: pyZip(t, "def handler(event, context):\n    if event == b'fail':\n        raise ValueError('no')\n    return 'ok'\n")},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range []string{"a", "b", "c", "fail"} {
-		var out []byte
-		if _, err := n.Client.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/m/functions/f/invocations", Body: []byte(ev)}, &out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := http.Get(n.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(body)
-	for _, want := range []string{
-		`openfc_invocations_total{function="f",outcome="success",qualifier="LATEST",service="m",trigger="api"} 3`,
-		`openfc_invocations_total{function="f",outcome="UnhandledInvocationError",qualifier="LATEST",service="m",trigger="api"} 1`,
-		`openfc_cold_starts_total{function="f",service="m"} 1`,
-		`openfc_invocation_duration_seconds_count{function="f",service="m"} 4`,
-		`openfc_invocation_init_duration_seconds_count{function="f",service="m"} 1`,
-		"openfc_instances 1",
-		"openfc_instances_busy 0",
-		"openfc_async_queue_depth 0",
-		"go_goroutines ",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("/metrics:\n%s", text)
 	}
 }
 

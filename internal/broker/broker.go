@@ -20,6 +20,7 @@ const (
 	BucketMeta   = "openfc_meta"
 	BucketAsync  = "openfc_async"
 	BucketCode   = "openfc_code"
+	BucketUsage  = "openfc_usage"
 	StreamAsync  = "OPENFC_ASYNC"
 	StreamLogs   = "OPENFC_LOGS"
 	StreamUsage  = "OPENFC_USAGE"
@@ -61,6 +62,9 @@ type Broker struct {
 	Meta  jetstream.KeyValue
 	Async jetstream.KeyValue
 	Code  jetstream.ObjectStore
+	// Usage holds the usage aggregates (per hour and day) and the
+	// position in the usage stream they include.
+	Usage jetstream.KeyValue
 
 	srv    *server.Server
 	logger *slog.Logger
@@ -175,6 +179,12 @@ func (b *Broker) ensure(ctx context.Context, opts Options) error {
 	})
 	if err != nil {
 		return fmt.Errorf("create bucket %s: %w", BucketAsync, err)
+	}
+	b.Usage, err = b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: BucketUsage, Description: "openfc usage aggregates", History: 1, Replicas: r,
+	})
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", BucketUsage, err)
 	}
 	b.Code, err = b.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: BucketCode, Description: "openfc code packages and layers (encrypted)", Replicas: r,

@@ -524,7 +524,7 @@ func TestHelp(t *testing.T) {
 		"service", "service create", "service get", "service list", "service update", "service delete",
 		"function", "function create", "function get", "function list", "function update", "function delete", "function deploy", "invoke",
 		"trigger", "trigger create", "trigger get", "trigger list", "trigger update", "trigger delete",
-		"config", "config set", "config show",
+		"config", "config set", "config show", "usage", "audit",
 		"version", "version publish", "version list", "version delete",
 		"alias", "alias set", "alias get", "alias list", "alias delete",
 		"provision", "provision set", "provision get", "provision list",

@@ -77,8 +77,7 @@ Start a node with 'openfc serve'; every other command is a client of its API.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServe(e), newServiceCmd(e), newFunctionCmd(e), newTriggerCmd(e), newConfigCmd(e), newInvokeCmd(e))
 	root.AddCommand(newVersionCmd(e), newAliasCmd(e), newProvisionCmd(e), newLimitsCmd(e))
-	root.AddCommand(newAsyncCmd(e))
-	root.AddCommand(newLogsCmd(e))
+	root.AddCommand(newAsyncCmd(e), newLogsCmd(e), newUsageCmd(e), newAuditCmd(e))
 	return root
 }
 

@@ -36,6 +36,8 @@ type Config struct {
 	Flow Flow `yaml:"flow"`
 	// FunctionLogs configures the storage of function log lines.
 	FunctionLogs FunctionLogs `yaml:"functionLogs"`
+	// Observability switches metrics and metering.
+	Observability Observability `yaml:"observability"`
 	// Credentials come from the environment only (never a file or a flag,
 	// which would put secrets in process listings or repositories).
 	Credentials Credentials `yaml:"-"`
@@ -171,10 +173,11 @@ type Credentials struct {
 // Default returns the single-binary configuration.
 func Default() Config {
 	return Config{
-		Listen:  "127.0.0.1:9700",
-		DataDir: "./openfc-data",
-		Region:  "local",
-		Log:     Log{Level: "info", Format: "text"},
+		Listen:        "127.0.0.1:9700",
+		DataDir:       "./openfc-data",
+		Region:        "local",
+		Log:           Log{Level: "info", Format: "text"},
+		Observability: defaultObservability(),
 		Instances: Instances{
 			MaxInstances: 100,
 			Prewarm:      2,
@@ -221,6 +224,9 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.IntVar(&c.Flow.QueueLength, "flow-queue-length", c.Flow.QueueLength, "calls that may wait per function or service over its concurrent-requests limit")
 	fs.DurationVar(&c.Flow.QueueTimeout, "flow-queue-timeout", c.Flow.QueueTimeout, "how long a call waits over a concurrent-requests limit before its 429")
 	fs.IntVar(&c.Flow.NodeConcurrency, "node-concurrency", c.Flow.NodeConcurrency, "cap on the node's invocations in flight, shared fairly between functions (0: none)")
+	fs.BoolVar(&c.Observability.Metrics, "metrics", c.Observability.Metrics, "count invocations for /metrics (false: runtime and instance gauges only) [OPENFC_METRICS]")
+	fs.BoolVar(&c.Observability.Metering, "metering", c.Observability.Metering, "write a usage record per invocation and provisioned interval [OPENFC_METERING]")
+	fs.DurationVar(&c.Observability.BillingGranularity, "billing-granularity", c.Observability.BillingGranularity, "unit billed durations are rounded up to (1ms: exact) [OPENFC_BILLING_GRANULARITY]")
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read settings from the YAML `file` [OPENFC_CONFIG]")
 	fs.BoolVar(&c.CheckConfig, "check-config", c.CheckConfig, "validate the configuration and exit")
 	functionLogFlags(fs, c)
@@ -315,6 +321,9 @@ func Load(args, env []string) (Config, error) {
 			return c, fmt.Errorf("OPENFC_SANDBOX_ROOTLESS=%q: use true or false", v)
 		}
 		c.Instances.Rootless = b
+	}
+	if err := loadObservabilityEnv(&c, vars); err != nil {
+		return c, err
 	}
 	if v, ok := vars["OPENFC_MAX_INSTANCES"]; ok {
 		n, err := strconv.Atoi(v)
@@ -420,6 +429,9 @@ func (c Config) Validate() error {
 	}
 	if c.Instances.KeepAlive <= 0 || c.Instances.MaxLifetime <= 0 {
 		errs = append(errs, errors.New("keep-alive and max-instance-lifetime must be positive durations"))
+	}
+	if err := c.validateObservability(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Region == "" || strings.ContainsAny(c.Region, ":/ ") {
 		errs = append(errs, fmt.Errorf("region %q: use a name such as local or cn-hangzhou", c.Region))

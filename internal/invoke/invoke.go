@@ -23,6 +23,7 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/flow"
 	"github.com/openfc/openfc/internal/fnlog"
+	"github.com/openfc/openfc/internal/meter"
 	"github.com/openfc/openfc/internal/pool"
 	"github.com/openfc/openfc/internal/runtimes"
 	"github.com/openfc/openfc/internal/scheduler"
@@ -41,13 +42,15 @@ type Options struct {
 	Scheduler *scheduler.Scheduler
 	AccountID string
 	Region    string
-	// Registerer receives the invocation metrics; nil keeps them unexported.
+	// Registerer receives the invocation metrics; nil counts nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	// Flow is the node's flow control; nil means no limits.
 	Flow *flow.Controller
 	// Limits are the configured defaults of stored flow-control limits.
 	Limits LimitDefaults
+	// Meter, if set, receives a usage record per finished invocation.
+	Meter *meter.Meter
 }
 
 // Invoker runs invocations.
@@ -58,6 +61,7 @@ type Invoker struct {
 	region    string
 	logger    *slog.Logger
 	metrics   *metrics
+	meter     *meter.Meter
 
 	// specs caches the scheduler spec of each function revision, so the
 	// warm path builds nothing.
@@ -89,7 +93,7 @@ func New(opts Options) *Invoker {
 		fl = flow.New(flow.Options{})
 	}
 	return &Invoker{store: opts.Store, sched: opts.Scheduler, accountID: opts.AccountID, region: region,
-		logger: l.With("component", "invoke"), metrics: newMetrics(opts.Registerer), flow: fl, defaults: opts.Limits}
+		logger: l.With("component", "invoke"), metrics: newMetrics(opts.Registerer), flow: fl, defaults: opts.Limits, meter: opts.Meter}
 }
 
 // Request is one invocation.
@@ -158,7 +162,7 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	lease, err := iv.sched.Acquire(ctx, spec)
 	if err != nil {
 		err = acquireError(spec, err)
-		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests {
+		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests && iv.metrics != nil {
 			iv.metrics.throttles.WithLabelValues(req.Service, req.Function, e.Code).Inc()
 		}
 		return nil, err
@@ -176,6 +180,7 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 			lease.Release(false)
 			iv.finishTail(tail, res)
 			iv.metrics.record(req, res)
+			iv.meterCall(req, spec, res)
 			return res, nil
 		}
 	}
@@ -186,7 +191,18 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 	lease.Release(healthy)
 	iv.finishTail(tail, res)
 	iv.metrics.record(req, res)
+	iv.meterCall(req, spec, res)
 	return res, nil
+}
+
+// meterCall hands the finished invocation to the meter (a buffered
+// channel send: nothing waits for the record to be stored).
+func (iv *Invoker) meterCall(req *Request, spec *scheduler.Spec, res *Result) {
+	if iv.meter == nil {
+		return
+	}
+	iv.meter.Record(meter.Invocation{End: time.Now(), Service: req.Service, Function: req.Function, Qualifier: spec.Qualifier,
+		VersionID: spec.VersionID, RequestID: req.RequestID, Retry: req.RetryCount, Duration: res.Duration, MemoryBytes: spec.MemoryBytes})
 }
 
 func acquireError(spec *scheduler.Spec, err error) error {

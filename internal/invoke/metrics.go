@@ -15,7 +15,12 @@ type metrics struct {
 	throttles    *prometheus.CounterVec   // service, function, code
 }
 
+// newMetrics returns the metrics registered on reg, or nil without a
+// registry: nothing is counted then (--metrics=false).
 func newMetrics(reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		return nil
+	}
 	m := &metrics{
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openfc_invocations_total",
@@ -40,14 +45,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Invocations refused for lack of capacity, by FC error code.",
 		}, []string{"service", "function", "code"}),
 	}
-	if reg != nil {
-		reg.MustRegister(m.invocations, m.duration, m.initDuration, m.coldStarts, m.throttles)
-	}
+	reg.MustRegister(m.invocations, m.duration, m.initDuration, m.coldStarts, m.throttles)
 	return m
 }
 
 // record counts one finished invocation.
 func (m *metrics) record(req *Request, res *Result) {
+	if m == nil {
+		return
+	}
 	outcome := "success"
 	if res.ErrorType != "" {
 		outcome = res.ErrorType

@@ -542,13 +542,18 @@ type Stats struct {
 	InFlight  int // taken slots
 	Starting  int
 	Waiting   int
+	// Slots is the slot capacity of the live instances (Instances ×
+	// Concurrency); Provisioned counts the live provisioned ones.
+	Slots       int
+	Provisioned int
 }
 
 // Stats returns a snapshot of the pool.
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Instances: len(p.insts), Starting: p.starting, Waiting: len(p.waiters)}
+	s := Stats{Instances: len(p.insts), Starting: p.starting, Waiting: len(p.waiters),
+		Slots: len(p.insts) * p.opts.Concurrency, Provisioned: min(len(p.insts), p.min)}
 	for _, e := range p.insts {
 		s.InFlight += e.inflight
 		if e.inflight > 0 {

@@ -181,6 +181,7 @@ func New(opts Options) (*Scheduler, error) {
 				stat(func(s Stats) float64 { return float64(s.Generic) })),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instance_memory_bytes", Help: "Memory reserved by instances, against the node's budget."},
 				stat(func(s Stats) float64 { return float64(s.MemoryBytes) })),
+			stateCollector{sc},
 		)
 	}
 	return sc, nil
@@ -277,6 +278,7 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 			return nil, err
 		}
 		if err := s.specialise(ctx, inst, spec, rt); err != nil {
+			s.startFails.Inc()
 			s.unreserve(spec.MemoryBytes)
 			stopQuietly(inst)
 			return nil, err
@@ -402,6 +404,11 @@ type Stats struct {
 	Generic     int
 	MemoryBytes int64
 	Pools       int
+	// Starting counts instances being started for a pool, Slots the slot
+	// capacity of the live ones, Provisioned the live provisioned ones.
+	Starting    int
+	Slots       int
+	Provisioned int
 }
 
 // Stats returns a snapshot.
@@ -420,6 +427,9 @@ func (s *Scheduler) Stats() Stats {
 		ps := p.Stats()
 		st.Busy += ps.Busy
 		st.InFlight += ps.InFlight
+		st.Starting += ps.Starting
+		st.Slots += ps.Slots
+		st.Provisioned += ps.Provisioned
 	}
 	return st
 }
