@@ -72,7 +72,19 @@ if [[ $fuzztime != 0 ]]; then
 	while read -r dir name; do
 		[[ -n $dir ]] || continue
 		echo "--- $name in $dir"
-		go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$dir" || fail "fuzz $name in $dir"
+		out=$(mktemp -t openfc-fuzz.XXXXXX)
+		if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$dir" 2>&1 | tee "$out"; then
+			# Go 1.26's fuzz coordinator can fail a target with "context
+			# deadline exceeded" right at -fuzztime on a busy machine
+			# (go.dev/issue/75804, fixed in Go 1.27): no input failed, so
+			# none was written. A real failure always writes its input.
+			if grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out"; then
+				echo "warning: $name: the Go fuzz coordinator's deadline race (go.dev/issue/75804), not a failing input"
+			else
+				fail "fuzz $name in $dir"
+			fi
+		fi
+		rm -f "$out"
 	done <<<"$targets"
 fi
 
