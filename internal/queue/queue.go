@@ -431,12 +431,21 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		// once, as the invocation itself).
 		destStatus := ""
 		if dest != "" {
-			if err := q.deliver(ctx, dest, id+"/"+condition, record(id, svc, qual, fn, condition, attempt+1, msg.Data(), res)); err != nil {
+			err := q.deliver(ctx, dest, id+"/"+condition, record(id, svc, qual, fn, condition, attempt+1, msg.Data(), res))
+			switch {
+			case errors.Is(err, errBadDestination):
+				// Trying again cannot help (the destination function
+				// is gone, or the ARN is malformed), and each try would
+				// run the invocation once more.
+				log.Error("async destination refused; the record is dropped", "destination", dest, "err", err)
+				destStatus = fc.StatefulFailed
+			case err != nil:
 				log.Warn("async destination not reached; retrying the delivery", "destination", dest, "err", err)
 				msg.NakWithDelay(backoff(1))
 				return
+			default:
+				destStatus = fc.StatefulSucceeded
 			}
-			destStatus = fc.StatefulSucceeded
 		}
 		if res.ErrorType != "" {
 			if err := q.deadLetter(ctx, msg, ReasonRetriesExhausted, attempt+1, errorMessage(res.Body, res.ErrorType)); err != nil {
@@ -585,16 +594,24 @@ func (q *Queue) deliver(ctx context.Context, dest, key string, rec []byte) error
 	}
 	i := strings.Index(dest, ":services/")
 	if !strings.HasPrefix(dest, "acs:fc:") || i < 0 {
-		return fmt.Errorf("destination %q is not supported: use an FC function ARN or nats:<subject>", dest)
+		return fmt.Errorf("%w: %q: use an FC function ARN or nats:<subject>", errBadDestination, dest)
 	}
 	path := dest[i+len(":services/"):] // <service>[.<qualifier>]/functions/<function>
 	svcq, fn, ok := strings.Cut(path, "/functions/")
 	if !ok {
-		return fmt.Errorf("destination %q names no function", dest)
+		return fmt.Errorf("%w: %q names no function", errBadDestination, dest)
 	}
 	svc, qual := fc.SplitQualifier(svcq)
-	return q.Enqueue(ctx, Invocation{Service: svc, Qualifier: qual, Function: fn, RequestID: id, Payload: rec})
+	err := q.Enqueue(ctx, Invocation{Service: svc, Qualifier: qual, Function: fn, RequestID: id, Payload: rec})
+	if fe, ok := errors.AsType[*fc.Error](err); ok && fe.Status >= 400 && fe.Status < 500 && fe.Status != http.StatusTooManyRequests {
+		return fmt.Errorf("%w: %w", errBadDestination, err)
+	}
+	return err
 }
+
+// errBadDestination marks a destination that can never take a record: a
+// malformed one, or a function that does not exist.
+var errBadDestination = errors.New("destination cannot take records")
 
 var destNamespace = uuid.MustParse("8d2a1f6e-3c4b-4f0a-9b7e-2f5d6c1a0e93")
 

@@ -259,6 +259,19 @@ func TestQueueNATSDestination(t *testing.T) {
 	// publish (a JetStream publish there would wait for an acknowledgement
 	// that never comes, and be retried). Once the invocation has left the
 	// queue, no second record may follow.
+	waitQueueEmpty(t, nc)
+	nc.Flush()
+	select {
+	case m := <-got:
+		t.Errorf("NATS destination got a second record: %s", m.Data)
+	default:
+	}
+}
+
+// waitQueueEmpty waits until every async invocation has left the queue
+// (the stream has work-queue retention: a message goes once acked).
+func waitQueueEmpty(t *testing.T, nc *nats.Conn) {
+	t.Helper()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -273,10 +286,38 @@ func TestQueueNATSDestination(t *testing.T) {
 		}
 		return nil
 	})
-	nc.Flush()
-	select {
-	case m := <-got:
-		t.Errorf("NATS destination got a second record: %s", m.Data)
-	default:
+}
+
+// A destination function that no longer exists cannot take the record:
+// the invocation ends (once) instead of running again and again while the
+// delivery is retried.
+func TestQueueDestinationGone(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, func(c *config.Config) { c.NATS.Listen = "127.0.0.1:0" })
+	c, ctx := n.Client, t.Context()
+	deploy(t, c) // q/rec
+	if _, _, err := c.CreateFunction(ctx, "q", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "gone", Runtime: "custom", Handler: "x"},
+		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q/functions/rec/async-invoke-config",
+		Body: fc.AsyncConfig{DestinationConfig: &fc.DestinationConfig{OnSuccess: &fc.Destination{
+			Destination: "acs:fc:local:" + n.Creds.AccountID + ":services/q.LATEST/functions/gone"}}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteFunction(ctx, "q", "gone", ""); err != nil {
+		t.Fatal(err)
+	}
+	invokeAsync(t, c, "once", nil)
+	nc, err := nats.Connect(n.App.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	waitQueueEmpty(t, nc)
+	if got := seen(t, n.URL); strings.Join(got, ",") != "once:0" {
+		t.Errorf("the function ran %q, want once (once:0)", got)
 	}
 }
