@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	h("GET "+p+"/services/{service}/functions/{function}/stateful-async-invocations", s.listStatefulInvocations)
 	h("GET "+p+"/services/{service}/functions/{function}/stateful-async-invocations/{id}", s.getStatefulInvocation)
 	h("PUT "+p+"/services/{service}/functions/{function}/stateful-async-invocations/{id}", s.stopStatefulInvocation)
+	h("GET "+p+"/stateful-async-invocation-functions", s.listStatefulFunctions)
 
 	h("POST "+p+"/layers/{layer}/versions", s.publishLayerVersion)
 	h("GET "+p+"/layers", s.listLayers)

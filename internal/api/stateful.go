@@ -199,3 +199,29 @@ func (s *Server) purgeDeadLetters(w http.ResponseWriter, r *http.Request) error 
 		Purged int `json:"purged"`
 	}{n})
 }
+
+// listStatefulFunctions answers ListStatefulAsyncInvocationFunctions: the
+// function qualifiers whose async config turns stateful invocations on.
+func (s *Server) listStatefulFunctions(w http.ResponseWriter, r *http.Request) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	if p.Limit > fc.MaxListLimit {
+		return fc.InvalidArgument("limit %d is invalid: use a number from 1 to %d", p.Limit, fc.MaxListLimit)
+	}
+	cs, next := s.store.ListStatefulAsyncFunctions(p)
+	type fn struct {
+		ServiceName  string `json:"serviceName"`
+		Qualifier    string `json:"qualifier"`
+		FunctionName string `json:"functionName"`
+	}
+	out := make([]fn, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, fn{c.Service, c.Qualifier, c.Function})
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Data      []fn   `json:"data"`
+		NextToken string `json:"nextToken,omitempty"`
+	}{out, next})
+}

@@ -293,3 +293,27 @@ func listAll[T any](s *Store, prefix string, p Page, name func(*T) string) ([]*T
 	})
 	return out, next
 }
+
+// ListStatefulAsyncFunctions pages through the async configs that turn
+// stateful invocations on, across every service
+// (ListStatefulAsyncInvocationFunctions); the page token is the last
+// config's key.
+func (s *Store) ListStatefulAsyncFunctions(p Page) ([]*fc.AsyncConfig, string) {
+	from := p.NextToken
+	limit := p.limit()
+	var out []*fc.AsyncConfig
+	next := ""
+	s.idx.scan(pAsync, from, func(key string, e entry) bool {
+		v, ok := e.val.(*fc.AsyncConfig)
+		if !ok || !v.StatefulInvocation || key[len(pAsync):] < from {
+			return true
+		}
+		if len(out) == limit {
+			next = key[len(pAsync):]
+			return false
+		}
+		out = append(out, v)
+		return true
+	})
+	return out, next
+}
