@@ -31,6 +31,17 @@ const (
 	SubjectAudit = "openfc.audit.>"
 )
 
+// Bounds of the records that would otherwise grow without end.
+const (
+	// AsyncRecordTTL is how long a stateful async invocation's record is
+	// kept after its last change.
+	AsyncRecordTTL = 7 * 24 * time.Hour
+	// AuditMaxAge and AuditMaxBytes bound the audit trail: entries older
+	// than a year, or beyond 4 GiB, go first.
+	AuditMaxAge   = 365 * 24 * time.Hour
+	AuditMaxBytes = 4 << 30
+)
+
 // Options configures a Broker. The zero value runs an embedded server whose
 // data lives in a temporary directory of the server's choosing, which only
 // tests want: set DataDir.
@@ -176,6 +187,10 @@ func (b *Broker) ensure(ctx context.Context, opts Options) error {
 	}
 	b.Async, err = b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: BucketAsync, Description: "openfc stateful async invocations", History: 1, Replicas: r,
+		// Records end with their invocation: none outlives the longest
+		// event age (1 day) plus the throttle window (5 h), and FC keeps
+		// finished stateful invocations for days, not forever.
+		TTL: AsyncRecordTTL,
 	})
 	if err != nil {
 		return fmt.Errorf("create bucket %s: %w", BucketAsync, err)
@@ -205,8 +220,10 @@ func (b *Broker) ensure(ctx context.Context, opts Options) error {
 		{Name: StreamLogs, Subjects: []string{SubjectLogs}, MaxAge: logsAge, MaxBytes: logsBytes, Replicas: r,
 			Description: "function logs", Discard: jetstream.DiscardOld},
 		{Name: StreamUsage, Subjects: []string{SubjectUsage}, Replicas: r, Description: "usage records"},
+		// Append-only (no delete, no purge), but bounded: a flood of
+		// forged requests, each audited, must not fill the disk.
 		{Name: StreamAudit, Subjects: []string{SubjectAudit}, Replicas: r, Description: "audit trail",
-			DenyDelete: true, DenyPurge: true},
+			DenyDelete: true, DenyPurge: true, MaxAge: AuditMaxAge, MaxBytes: AuditMaxBytes, Discard: jetstream.DiscardOld},
 	}
 	for _, sc := range streams {
 		if _, err := b.JS.CreateOrUpdateStream(ctx, sc); err != nil {

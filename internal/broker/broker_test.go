@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func start(t *testing.T, dir string) *Broker {
@@ -79,5 +81,30 @@ func TestBrokerListen(t *testing.T) {
 	}
 	if e, err := b.Meta.Get(t.Context(), "k"); err != nil || string(e.Value()) != "v" {
 		t.Errorf("value through external client = %v, %v", e, err)
+	}
+}
+
+// The records that grow with use are bounded: stateful async records
+// expire, and the append-only audit trail drops its oldest entries at its
+// age and size limits (a flood of audited forged requests cannot fill the
+// disk).
+func TestBrokerBoundsGrowingRecords(t *testing.T) {
+	b := start(t, t.TempDir())
+	defer stop(t, b)
+	st, err := b.Async.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != AsyncRecordTTL {
+		t.Errorf("%s TTL = %v, want %v", BucketAsync, st.TTL(), AsyncRecordTTL)
+	}
+	s, err := b.JS.Stream(t.Context(), StreamAudit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.CachedInfo().Config
+	if c.MaxAge != AuditMaxAge || c.MaxBytes != AuditMaxBytes || c.Discard != jetstream.DiscardOld || !c.DenyDelete || !c.DenyPurge {
+		t.Errorf("audit stream: max age %v, max bytes %d, discard %v, deny delete %v, deny purge %v",
+			c.MaxAge, c.MaxBytes, c.Discard, c.DenyDelete, c.DenyPurge)
 	}
 }
