@@ -145,7 +145,7 @@ func (s *Store) Add(r Record) {
 // ID still reads only its bucket (1/buckets of the function's lines) and
 // skips the lines of other requests without decoding them.
 const (
-	linger = 20 * time.Millisecond
+	linger = 50 * time.Millisecond
 	// buckets is how many subjects a function's request lines are spread
 	// over; lines outside requests have one more (noRequest).
 	buckets = 32
@@ -174,6 +174,7 @@ type pending struct {
 type batch struct {
 	msgs  map[bucketKey]*pending
 	order []*pending
+	free  []*pending // reused with their buffers
 	size  int
 	enc   []byte // one encoded line
 	// subjects caches the subject of every bucket seen, so a line costs
@@ -229,7 +230,12 @@ func (s *Store) add(b *batch, r Record) {
 				}
 				b.subjects[k] = subj
 			}
-			m = &pending{subject: subj}
+			if n := len(b.free); n > 0 {
+				m, b.free = b.free[n-1], b.free[:n-1]
+				m.subject = subj
+			} else {
+				m = &pending{subject: subj}
+			}
 			b.msgs[k] = m
 			b.order = append(b.order, m)
 		}
@@ -250,6 +256,10 @@ func (s *Store) flush(b *batch) {
 	for _, m := range b.order {
 		if m.buf.Len() > 0 {
 			s.send(m.subject, m.buf.Bytes())
+		}
+		m.buf.Reset()
+		if m.buf.Cap() <= 16<<10 && len(b.free) < 1024 {
+			b.free = append(b.free, m) // bounded: at most 16 MB kept
 		}
 	}
 	clear(b.msgs)
