@@ -70,19 +70,38 @@ func (f Filter) subject() string {
 		}
 		return subjectPrefix + Token(f.Service) + "." + Token(f.Function) + ".>"
 	}
-	return subjectPrefix + tok(f.Service) + "." + tok(f.Function) + "." + Token(f.RequestID)
+	return subjectPrefix + tok(f.Service) + "." + tok(f.Function) + "." + bucketToken(bucketOf(f.RequestID))
 }
 
-// needsDecode reports whether matching a record needs its fields, beyond
-// what the subject filter already checked.
-func (f Filter) needsDecode() bool {
-	return f.Qualifier != "" || f.Contains != "" || !f.Start.IsZero() || !f.End.IsZero()
+// matcher checks the stored records a subject filter passes against the
+// rest of a Filter.
+type matcher struct {
+	f Filter
+	// request is the text of f.RequestID's field as appendRecord writes
+	// it: `,"requestId":"<id>"`. The bucket holds other requests' lines
+	// too; this text occurs in a stored line only as that field (inside a
+	// JSON string every quote is escaped), so a line is matched on it
+	// without decoding.
+	request []byte
+	decode  bool
+}
+
+func (f Filter) matcher() *matcher {
+	m := &matcher{f: f, decode: f.Qualifier != "" || f.Contains != "" || !f.Start.IsZero() || !f.End.IsZero()}
+	if f.RequestID != "" {
+		m.request = appendField(nil, "requestId", f.RequestID, false)
+	}
+	return m
 }
 
 // match reports whether raw (a stored record) passes f's checks that the
 // subject filter does not do.
-func (f Filter) match(raw []byte) bool {
-	if !f.needsDecode() {
+func (m *matcher) match(raw []byte) bool {
+	f := m.f
+	if m.request != nil && !bytes.Contains(raw, m.request) {
+		return false
+	}
+	if !m.decode {
 		return true
 	}
 	if f.Contains != "" && !strings.ContainsAny(f.Contains, "\"\\<>&\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r") &&
@@ -94,6 +113,8 @@ func (f Filter) match(raw []byte) bool {
 		return false
 	}
 	switch {
+	case f.RequestID != "" && r.RequestID != f.RequestID:
+		return false
 	case f.Qualifier != "" && r.Qualifier != f.Qualifier:
 		return false
 	case f.Contains != "" && !bytes.Contains([]byte(r.Message), []byte(f.Contains)):
@@ -174,7 +195,8 @@ func lines(data []byte, from int, fn func(i int, line []byte) bool) {
 
 // Query returns up to limit lines matching f, oldest first, starting after
 // token (from a previous Page; "" for the first page). A lookup by request
-// ID reads only that request's lines (the subject index finds them).
+// ID reads only the bucket of that request (the subject index finds its
+// messages) and skips other requests' lines without decoding them.
 func (s *Store) Query(ctx context.Context, f Filter, limit int, token string) (Page, error) {
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -202,7 +224,7 @@ func (s *Store) Query(ctx context.Context, f Filter, limit int, token string) (P
 		defer cancel()
 		_ = stream.DeleteConsumer(dctx, name) // best effort; see above
 	}()
-	q := query{f: f, limit: limit, pending: cons.CachedInfo().NumPending, skip: pos}
+	q := query{f: f, m: f.matcher(), limit: limit, pending: cons.CachedInfo().NumPending, skip: pos}
 	for q.pending > 0 && !q.done {
 		// Fetch exactly what is pending, so the fetch never waits for
 		// lines that are not there.
@@ -222,6 +244,7 @@ func (s *Store) Query(ctx context.Context, f Filter, limit int, token string) (P
 // query is the state of one Query while it reads batches.
 type query struct {
 	f       Filter
+	m       *matcher
 	limit   int
 	pending uint64 // matching messages not read yet
 	scanned int
@@ -260,7 +283,7 @@ func (q *query) read(batch jetstream.MessageBatch) error {
 				return false
 			}
 			q.scanned++
-			if q.f.match(line) {
+			if q.m.match(line) {
 				q.page.Lines = append(q.page.Lines, line)
 				q.bytes += len(line)
 			}
@@ -305,6 +328,7 @@ func (s *Store) Follow(ctx context.Context, f Filter, token string, fn func(next
 	if err != nil {
 		return fmt.Errorf("log tail: %w", err)
 	}
+	mt := f.matcher()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
@@ -328,7 +352,7 @@ func (s *Store) Follow(ctx context.Context, f Filter, token string, fn func(next
 		n := bytes.Count(m.Data(), []byte("\n"))
 		var ferr error
 		lines(m.Data(), from, func(i int, line []byte) bool {
-			if !f.match(line) {
+			if !mt.match(line) {
 				return true
 			}
 			next := position{seq, i + 1}

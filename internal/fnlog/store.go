@@ -52,8 +52,9 @@ type StoreOptions struct {
 // publishes asynchronously in batches, so a function flooding its output
 // costs the invocation path at most a failed channel send per line. Query
 // and Follow read the stream through short-lived consumers filtered by
-// subject (openfc.logs.<service>.<function>.<request>), so one request's
-// lines are found from the stream's subject index without a scan.
+// subject (openfc.logs.<service>.<function>.<bucket>, see Subject), so one
+// request's lines are read from its bucket alone, found through the
+// stream's subject index without a scan.
 type Store struct {
 	js      jetstream.JetStream
 	nc      *nats.Conn
@@ -132,31 +133,61 @@ func (s *Store) Add(r Record) {
 	}
 }
 
-// Batching: the publisher collects lines for up to linger (or batchLines
-// lines) and stores the lines of one subject (one request) as one message
-// of JSON lines, so a warm invocation costs JetStream one message rather
-// than one per line (its Start marker, its output, its End marker).
+// Batching: the publisher collects lines for a window of linger from the
+// first one and stores the lines of one (service, function, bucket) as one
+// message of JSON lines, the bucket a hash of the request ID (bucketOf).
+// A warm invocation writes about three lines (its Start marker, its
+// output, its End marker); storing each request's lines under a subject
+// of its own cost JetStream one message and one new subject per
+// invocation, about a tenth of a busy node's throughput. With buckets, a
+// function costs at most buckets+1 messages per window however many
+// requests it serves, and the subjects are a fixed set; a query by request
+// ID still reads only its bucket (1/buckets of the function's lines) and
+// skips the lines of other requests without decoding them.
 const (
-	batchLines = 512
-	linger     = 2 * time.Millisecond
+	linger = 50 * time.Millisecond
+	// buckets is how many subjects a function's request lines are spread
+	// over; lines outside requests have one more (noRequest).
+	buckets = 32
 	// maxMessage bounds one message (NATS's default max_payload is 1 MB;
 	// a message larger than the stream's byte limit would be refused).
 	maxMessage = 64 << 10
+	// maxWindow bounds the bytes a window holds before it is published
+	// early, whatever the time.
+	maxWindow = 4 << 20
 )
 
-// batch is the publisher's lines grouped by subject, in arrival order.
-type batch struct {
-	bufs  map[string]*bytes.Buffer
-	order []string
-	free  []*bytes.Buffer
-	enc   []byte // one encoded line
+// bucketKey names one message of a window.
+type bucketKey struct {
+	service, function string
+	bucket            int // -1: lines of no request
+}
 
-	lastService, lastFunction, lastRequest, lastSubject string
+// pending is one message being collected.
+type pending struct {
+	subject string
+	buf     bytes.Buffer
+}
+
+// batch is the publisher's lines of one window grouped by bucket, in the
+// order each bucket got its first line.
+type batch struct {
+	msgs  map[bucketKey]*pending
+	order []*pending
+	free  []*pending // reused with their buffers
+	size  int
+	enc   []byte // one encoded line
+	// subjects caches the subject of every bucket seen, so a line costs
+	// a hash and a map lookup.
+	subjects map[bucketKey]string
+
+	last    bucketKey
+	lastMsg *pending
 }
 
 func (s *Store) publish() {
 	defer close(s.done)
-	b := &batch{bufs: make(map[string]*bytes.Buffer)}
+	b := &batch{msgs: make(map[bucketKey]*pending), subjects: make(map[bucketKey]string)}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -167,7 +198,7 @@ func (s *Store) publish() {
 		s.add(b, r)
 		timer.Reset(linger)
 	collect:
-		for n := 1; n < batchLines; n++ {
+		for b.size < maxWindow {
 			select {
 			case r, ok := <-s.ch:
 				if !ok {
@@ -184,44 +215,58 @@ func (s *Store) publish() {
 	}
 }
 
-// add appends r to its subject's message.
+// add appends r to its bucket's message.
 func (s *Store) add(b *batch, r Record) {
-	// Consecutive lines mostly share their request: reuse its subject.
-	if r.Service != b.lastService || r.Function != b.lastFunction || r.RequestID != b.lastRequest {
-		b.lastService, b.lastFunction, b.lastRequest = r.Service, r.Function, r.RequestID
-		b.lastSubject = Subject(r.Service, r.Function, r.RequestID)
-	}
-	subj := b.lastSubject
-	buf := b.bufs[subj]
-	if buf == nil {
-		if n := len(b.free); n > 0 {
-			buf, b.free = b.free[n-1], b.free[:n-1]
-		} else {
-			buf = new(bytes.Buffer)
+	k := bucketKey{r.Service, r.Function, bucketOf(r.RequestID)}
+	m := b.lastMsg
+	if m == nil || k != b.last {
+		m = b.msgs[k]
+		if m == nil {
+			subj, ok := b.subjects[k]
+			if !ok {
+				subj = subjectOf(r.Service, r.Function, k.bucket)
+				if len(b.subjects) >= 1<<16 {
+					clear(b.subjects) // bound the cache (functions come and go)
+				}
+				b.subjects[k] = subj
+			}
+			if n := len(b.free); n > 0 {
+				m, b.free = b.free[n-1], b.free[:n-1]
+				m.subject = subj
+			} else {
+				m = &pending{subject: subj}
+			}
+			b.msgs[k] = m
+			b.order = append(b.order, m)
 		}
-		b.bufs[subj] = buf
-		b.order = append(b.order, subj)
+		b.last, b.lastMsg = k, m
 	}
-	if buf.Len() > 0 && buf.Len()+len(r.Message)+256 > maxMessage {
-		s.send(subj, buf.Bytes())
-		buf.Reset()
+	if m.buf.Len() > 0 && m.buf.Len()+len(r.Message)+256 > maxMessage {
+		s.send(m.subject, m.buf.Bytes())
+		b.size -= m.buf.Len()
+		m.buf.Reset()
 	}
 	b.enc = appendRecord(b.enc[:0], &r)
-	buf.Write(b.enc)
+	m.buf.Write(b.enc)
+	b.size += len(b.enc)
 }
 
-// flush publishes every subject's message of the batch.
+// flush publishes every message of the window.
 func (s *Store) flush(b *batch) {
-	for _, subj := range b.order {
-		buf := b.bufs[subj]
-		if buf.Len() > 0 {
-			s.send(subj, buf.Bytes())
+	for _, m := range b.order {
+		if m.buf.Len() > 0 {
+			s.send(m.subject, m.buf.Bytes())
 		}
-		buf.Reset()
-		b.free = append(b.free, buf)
-		delete(b.bufs, subj)
+		m.buf.Reset()
+		if m.buf.Cap() <= 16<<10 && len(b.free) < 1024 {
+			b.free = append(b.free, m) // bounded: at most 16 MB kept
+		}
 	}
+	clear(b.msgs)
+	clear(b.order)
 	b.order = b.order[:0]
+	b.size = 0
+	b.lastMsg = nil
 }
 
 // send publishes one message of lines. A plain NATS publish, which the
@@ -270,10 +315,36 @@ func (s *Store) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Subject returns the subject a line of (service, function, request ID) is
-// stored under.
+// Subject returns the subject the lines of (service, function, request
+// ID) are stored under: openfc.logs.<service>.<function>.<bucket>, the
+// bucket two hex digits of a hash of the request ID ("00" to "1f"), or
+// "~" for lines of no request. A bucket holds the lines of many requests.
 func Subject(service, function, requestID string) string {
-	return subjectPrefix + Token(service) + "." + Token(function) + "." + Token(requestID)
+	return subjectOf(service, function, bucketOf(requestID))
+}
+
+func subjectOf(service, function string, bucket int) string {
+	return subjectPrefix + Token(service) + "." + Token(function) + "." + bucketToken(bucket)
+}
+
+// bucketOf returns the bucket of a request ID (FNV-1a), -1 for none.
+func bucketOf(requestID string) int {
+	if requestID == "" {
+		return -1
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(requestID); i++ {
+		h ^= uint32(requestID[i])
+		h *= 16777619
+	}
+	return int(h % buckets)
+}
+
+func bucketToken(bucket int) string {
+	if bucket < 0 {
+		return noRequest
+	}
+	return string([]byte{hexDigits[bucket>>4], hexDigits[bucket&0xF]})
 }
 
 const subjectPrefix = "openfc.logs."
