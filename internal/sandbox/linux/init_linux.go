@@ -35,5 +35,18 @@ func initMemfd() (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("seal init: %w", err)
 	}
-	return f, nil
+	// The init is exec'd as /proc/self/fd/N in the child, after the child's
+	// ExtraFiles were placed on fds 3, 4, 5...: a memfd on one of those
+	// numbers would be replaced by another file before the exec (EACCES, or
+	// worse). A number above any ExtraFiles keeps it.
+	high, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, minInitFd)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("move init fd: %w", err)
+	}
+	return os.NewFile(uintptr(high), "openfc-sandbox-init"), nil
 }
+
+// minInitFd is the lowest fd the init's memfd may have: far above the
+// few files an init gets (ExtraFiles).
+const minInitFd = 100

@@ -151,3 +151,22 @@ func TestLinuxRemovesLeftovers(t *testing.T) {
 		}
 	}
 }
+
+// The init's memfd is exec'd by its /proc/self/fd path after the child's
+// ExtraFiles took fds 3, 4, 5...: it must sit above them. (On a node whose
+// memfd got fd 5, every start failed with "fork/exec /proc/self/fd/5:
+// permission denied": fd 5 had become another file.)
+func TestInitMemfdAboveExtraFiles(t *testing.T) {
+	f, err := initMemfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if fd := int(f.Fd()); fd < minInitFd {
+		t.Errorf("init memfd is fd %d, want >= %d (above any ExtraFiles)", fd, minInitFd)
+	}
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("init memfd flags = %#x, %v: want close-on-exec", flags, err)
+	}
+}
