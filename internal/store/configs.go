@@ -162,9 +162,15 @@ func (s *Store) PutAsyncConfig(ctx context.Context, service, qualifier, function
 		p = append(p, "maxAsyncEventAgeInSeconds must be from 1 to 86400")
 	}
 	if d := in.DestinationConfig; d != nil {
-		for name, dst := range map[string]*fc.Destination{"onSuccess": d.OnSuccess, "onFailure": d.OnFailure} {
-			if dst != nil && !validDestination(dst.Destination) {
-				p = append(p, "destinationConfig."+name+".destination \""+dst.Destination+"\" is invalid: use acs:fc:<region>:<account>:services/<service>.<qualifier>/functions/<function>, an acs:mns ARN or nats:<subject>")
+		for _, dst := range []struct {
+			name string
+			d    *fc.Destination
+		}{{"onSuccess", d.OnSuccess}, {"onFailure", d.OnFailure}} {
+			if dst.d != nil {
+				if why := destinationProblem(dst.d.Destination); why != "" {
+					p = append(p, "destinationConfig."+dst.name+".destination \""+dst.d.Destination+"\" "+why+
+						"; openfc delivers to a function (acs:fc:<region>:<accountId>:services/<service>.<qualifier>/functions/<function>) or a NATS subject (nats:<subject>)")
+				}
 			}
 		}
 	}
@@ -183,10 +189,34 @@ func (s *Store) PutAsyncConfig(ctx context.Context, service, qualifier, function
 	return putValue(ctx, s, key, &c, "")
 }
 
-func validDestination(d string) bool {
-	return strings.HasPrefix(d, "acs:fc:") && strings.Contains(d, ":services/") && strings.Contains(d, "/functions/") ||
-		strings.HasPrefix(d, "acs:mns:") || strings.HasPrefix(d, "acs:eventbridge:") ||
-		strings.HasPrefix(d, "nats:") && len(d) > len("nats:")
+// destinationProblem says why the async queue could not deliver a record
+// to d, or returns "". Only what the queue delivers to passes: FC also
+// takes MNS queues and topics and EventBridge, which openfc does not run,
+// and a config naming them was accepted only for every record to be
+// dropped when the invocation ended.
+func destinationProblem(d string) string {
+	if subject, ok := strings.CutPrefix(d, "nats:"); ok {
+		// A record is published to the subject: it must be one a message
+		// can be sent to (no wildcards, no empty tokens, no spaces).
+		for tok := range strings.SplitSeq(subject, ".") {
+			if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
+				return "is not a NATS subject a record can be published to"
+			}
+		}
+		return ""
+	}
+	for prefix, name := range map[string]string{"acs:mns:": "MNS", "acs:eventbridge:": "EventBridge"} {
+		if strings.HasPrefix(d, prefix) {
+			return "is not supported: openfc cannot deliver to " + name
+		}
+	}
+	rest, ok := strings.CutPrefix(d, "acs:fc:")
+	_, path, found := strings.Cut(rest, ":services/")
+	svcq, fn, named := strings.Cut(path, "/functions/")
+	if svc, _ := fc.SplitQualifier(svcq); !ok || !found || !named || svc == "" || fn == "" || strings.Contains(fn, "/") {
+		return "is not a destination openfc can deliver to"
+	}
+	return ""
 }
 
 // DeleteAsyncConfig removes the async invoke config of a function qualifier.
