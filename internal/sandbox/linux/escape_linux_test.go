@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/elastic/go-seccomp-bpf/arch"
+	"golang.org/x/sys/unix"
 
 	"github.com/openfc/openfc/internal/sandbox"
 	"github.com/openfc/openfc/internal/sandbox/sandboxtest"
@@ -116,6 +121,129 @@ func TestEscapeHostFilesystemHidden(t *testing.T) {
 	}
 }
 
+// TestEscapeEtcNamesOnlySandboxUser checks the generated /etc/passwd and
+// /etc/group: one entry each, the sandbox user's, whose IDs the runtime runs
+// with; none of the host's users, nor those of a runtime root file system.
+func TestEscapeEtcNamesOnlySandboxUser(t *testing.T) {
+	d := newDriver(t)
+	// A runtime root file system whose own passwd and group list more.
+	rootfs := t.TempDir()
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"app", "etc"} {
+		if err := os.Mkdir(filepath.Join(rootfs, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(codeDir, sandboxtest.HelperName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "app", "prog"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"passwd": "root:x:0:0:root:/root:/bin/sh\nrootfsuser:x:1000:1000::/home/u:/bin/sh\n",
+		"group":  "root:x:0:\nrootfsgroup:x:1000:\n",
+	} {
+		if err := os.WriteFile(filepath.Join(rootfs, "etc", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uid, gid := strconv.Itoa(int(d.uid)), strconv.Itoa(int(d.gid))
+	for _, tc := range []struct {
+		name string
+		spec func(args ...string) sandbox.Spec
+	}{
+		{"host system folders", helperSpec},
+		{"runtime rootfs", func(args ...string) sandbox.Spec {
+			return sandbox.Spec{Path: "/app/prog", Args: append([]string{"prog"}, args...), RootFS: rootfs}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, f := range []struct {
+				path string
+				want []string // the fields of its one line that name and number
+			}{
+				{"/etc/passwd", []string{"sandbox", "x", uid, gid}},
+				{"/etc/group", []string{"sandbox", "x", gid}},
+			} {
+				got := attempt(t, d, tc.spec("cat", f.path))
+				q, ok := strings.CutPrefix(got, "ok ")
+				content, err := strconv.Unquote(q)
+				if !ok || err != nil {
+					t.Errorf("cat %s = %q", f.path, got)
+					continue
+				}
+				lines := strings.Split(strings.TrimSpace(content), "\n")
+				if len(lines) != 1 {
+					t.Errorf("%s has %d entries, want the sandbox user's only: %q", f.path, len(lines), content)
+					continue
+				}
+				fields := strings.Split(lines[0], ":")
+				if len(fields) < len(f.want) || !slices.Equal(fields[:len(f.want)], f.want) {
+					t.Errorf("%s = %q, want an entry beginning %s", f.path, content, strings.Join(f.want, ":"))
+				}
+			}
+			// The runtime runs as the user passwd names.
+			if got := attempt(t, d, tc.spec("status")); !strings.Contains(got+" ", "Uid="+uid+",") || !strings.Contains(got+" ", "Gid="+gid+",") {
+				t.Errorf("status = %q, want uid %s and gid %s, those of /etc/passwd", got, uid, gid)
+			}
+		})
+	}
+}
+
+// TestEscapeMinimalDev checks /dev: the devices the driver binds from the
+// host (null, zero, full, random, urandom, tty: see doc.go), the /proc/self
+// fd links and an empty shm mount point; none of the host's other entries
+// (disks, kmsg, kvm, loop devices, ptmx...), and no way to add any.
+func TestEscapeMinimalDev(t *testing.T) {
+	d := newDriver(t)
+	links := map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
+	want := []string{"shm"}
+	for name := range links {
+		want = append(want, name)
+	}
+	hostDev := map[string]string{}
+	for _, name := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		var st unix.Stat_t
+		if err := unix.Stat("/dev/"+name, &st); err != nil {
+			t.Logf("the host has no /dev/%s: %v", name, err)
+			continue
+		}
+		hostDev[name] = fmt.Sprintf("ok char %d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+		want = append(want, name)
+	}
+	for _, name := range []string{"null", "zero", "random", "urandom"} {
+		if hostDev[name] == "" {
+			t.Errorf("the host has no /dev/%s: the test does not test it", name)
+		}
+	}
+	slices.Sort(want)
+	if got, w := try(t, d, "ls", "/dev"), "ok "+strings.Join(want, " "); got != w {
+		t.Errorf("ls /dev = %q, want %q", got, w)
+	}
+	for name, w := range hostDev {
+		if got := try(t, d, "stat", "/dev/"+name); got != w {
+			t.Errorf("stat /dev/%s = %q, want the host's device: %q", name, got, w)
+		}
+	}
+	for name, target := range links {
+		if got, w := try(t, d, "stat", "/dev/"+name), "ok symlink "+target; got != w {
+			t.Errorf("stat /dev/%s = %q, want %q", name, got, w)
+		}
+	}
+	if got := try(t, d, "ls", "/dev/shm"); got != "ok " {
+		t.Errorf("ls /dev/shm = %q, want it empty", got)
+	}
+	// The devices work: the runtime may read and write /dev/null.
+	if got := try(t, d, "write", "/dev/null"); got != "ok" {
+		t.Errorf("write /dev/null = %q, want ok", got)
+	}
+	wantErr(t, "create /dev/sda", try(t, d, "write", "/dev/sda"), "EROFS", "EACCES")
+}
+
 func TestEscapeWriteCode(t *testing.T) {
 	d := newDriver(t)
 	// A code folder everyone may write: only the read-only mount stops it.
@@ -189,6 +317,151 @@ func TestEscapeKernelInterfaces(t *testing.T) {
 	wantErr(t, "keyctl", try(t, d, "keyctl"), "EPERM")
 	if !rootlessMode { // there the runtime is uid 0 of its namespace already
 		wantErr(t, "setuid 0", try(t, d, "setuid"), "EPERM")
+	}
+}
+
+// TestEscapeDeniedSyscalls makes every system call of the seccomp deny list
+// from inside a sandbox and expects EPERM. The arguments are harmless: where
+// the kernel would run the call, it does nothing or fails on them. Calls
+// marked bare get no EPERM when a process of an unprivileged user, without
+// capabilities, makes them outside a sandbox (checked here too): for them
+// seccomp is the only wall.
+func TestEscapeDeniedSyscalls(t *testing.T) {
+	d := newDriver(t)
+	native, err := arch.GetInfo("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const atFDCWD = "-100"
+	calls := []struct {
+		name string
+		args []string // integers, or "pid": the caller's own process ID
+		bare bool
+	}{
+		// mounts and roots
+		{"mount", []string{"0", "0", "0", "0", "0"}, true}, // EFAULT: no target
+		{"umount2", []string{"0", "0"}, false},
+		{"pivot_root", []string{"0", "0"}, false},
+		{"chroot", []string{"0"}, true}, // EFAULT: the path is looked up first
+		{"open_tree", []string{"-1", "0", "0"}, true},
+		{"move_mount", []string{"-1", "0", "-1", "0", "0"}, false},
+		{"fsopen", []string{"0", "0"}, false},
+		{"fsconfig", []string{"-1", "0", "0", "0", "0"}, true},
+		{"fsmount", []string{"-1", "0", "0"}, false},
+		{"fspick", []string{"-1", "0", "0"}, false},
+		{"mount_setattr", []string{"-1", "0", "0", "0", "0"}, true},
+		// namespaces
+		{"unshare", []string{"0"}, true},     // no flags: succeeds
+		{"setns", []string{"-1", "0"}, true}, // EBADF
+		// other processes
+		{"ptrace", []string{"2", "0", "0", "0"}, true},                        // PTRACE_PEEKDATA of no one: ESRCH
+		{"process_vm_readv", []string{"pid", "0", "0", "0", "0", "0"}, true},  // nothing from itself: succeeds
+		{"process_vm_writev", []string{"pid", "0", "0", "0", "0", "0"}, true}, // nothing to itself: succeeds
+		{"kcmp", []string{"pid", "pid", "0", "0", "0"}, true},                 // its fd 0 with itself
+		{"pidfd_getfd", []string{"-1", "0", "0"}, true},                       // EBADF
+		// the kernel itself
+		{"kexec_load", []string{"0", "0", "0", "0"}, false},
+		{"kexec_file_load", []string{"-1", "-1", "0", "0", "0"}, false},
+		{"init_module", []string{"0", "0", "0"}, false},
+		{"finit_module", []string{"-1", "0", "0"}, false},
+		{"delete_module", []string{"0", "0"}, false},
+		{"reboot", []string{"0", "0", "0", "0"}, false}, // no magic: EINVAL even with CAP_SYS_BOOT
+		{"swapon", []string{"0", "0"}, false},
+		{"swapoff", []string{"0"}, false},
+		{"acct", []string{"0"}, false},
+		{"quotactl", []string{"0", "0", "0", "0"}, true}, // no device: ENODEV
+		{"syslog", []string{"10", "0", "0"}, false},      // SYSLOG_ACTION_SIZE_BUFFER, refused by kernel.dmesg_restrict
+		{"iopl", []string{"0"}, true},                    // not above the current level: succeeds
+		{"ioperm", []string{"0", "0", "0"}, true},        // an empty range: EINVAL
+		{"settimeofday", []string{"0", "0"}, false},
+		{"clock_settime", []string{"0", "0"}, true}, // EFAULT
+		{"clock_adjtime", []string{"0", "0"}, true}, // EFAULT
+		{"adjtimex", []string{"0"}, true},           // EFAULT
+		{"vhangup", nil, false},
+		{"uselib", []string{"0"}, true},
+		{"sysfs", []string{"3"}, true}, // the number of file system types
+		{"lookup_dcookie", []string{"0", "0", "0"}, true},
+		{"open_by_handle_at", []string{"-1", "0", "0"}, false},
+		{"name_to_handle_at", []string{atFDCWD, "0", "0", "0", "0"}, true}, // EFAULT
+		// kernel interfaces with a record of exploits
+		{"bpf", []string{"0", "0", "0"}, false},                        // kernel.unprivileged_bpf_disabled may refuse it
+		{"perf_event_open", []string{"0", "0", "-1", "-1", "0"}, true}, // EFAULT: the attributes are read first
+		{"userfaultfd", []string{"3"}, true},                           // UFFD_USER_MODE_ONLY and an unknown flag: EINVAL
+		{"keyctl", []string{"0", "0", "0"}, true},
+		{"add_key", []string{"0", "0", "0", "0", "0"}, true},              // EFAULT
+		{"request_key", []string{"0", "0", "0", "0"}, true},               // EFAULT
+		{"io_uring_setup", []string{"0", "0"}, false},                     // kernel.io_uring_disabled may refuse it
+		{"io_uring_enter", []string{"-1", "0", "0", "0", "0", "0"}, true}, // EBADF
+		{"io_uring_register", []string{"-1", "0", "0", "0"}, true},
+	}
+	var names []string
+	for _, c := range calls {
+		names = append(names, c.name)
+	}
+	for _, n := range deniedSyscalls {
+		if !slices.Contains(names, n) {
+			t.Errorf("%s is denied but not tested: add it to the table", n)
+		}
+	}
+	control := unconfined(t)
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			if !slices.Contains(deniedSyscalls, c.name) {
+				t.Errorf("%s is not in deniedSyscalls", c.name)
+			}
+			nr, ok := native.SyscallNames[c.name]
+			if !ok {
+				t.Fatalf("no number for %s on %s", c.name, native.Name)
+			}
+			args := append([]string{"syscall", strconv.Itoa(nr)}, c.args...)
+			wantErr(t, c.name+" in a sandbox", try(t, d, args...), "EPERM")
+			got := control(args...)
+			t.Logf("%s outside: %s", c.name, got)
+			if c.bare && got == "err EPERM" {
+				t.Errorf("%s outside a sandbox, without capabilities: %q; the test does not test seccomp", c.name, got)
+			}
+		})
+	}
+}
+
+// unconfined returns a function that runs the test program outside any
+// sandbox as an unprivileged user without capabilities, and returns the line
+// it printed.
+func unconfined(t *testing.T) func(args ...string) string {
+	t.Helper()
+	prog := filepath.Join(codeDir, sandboxtest.HelperName)
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		// Not t.TempDir: its parent folder is root's only.
+		dir, err := os.MkdirTemp("", "openfc-unconfined-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog = filepath.Join(dir, sandboxtest.HelperName)
+		if err := os.WriteFile(prog, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cred = &syscall.Credential{Uid: DefaultUID, Gid: DefaultGID, Groups: []uint32{}}
+	}
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(prog, args...)
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.Output()
+		line, _, _ := strings.Cut(string(out), "\n")
+		if err != nil || line == "" {
+			t.Fatalf("%s %q outside a sandbox: %q, %v", prog, args, out, err)
+		}
+		return line
 	}
 }
 

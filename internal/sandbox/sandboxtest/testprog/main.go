@@ -218,6 +218,66 @@ func main() {
 	case "keyctl":
 		_, _, e := unix.Syscall(unix.SYS_KEYCTL, 0, 0, 0)
 		result(errnoErr(e))
+	case "syscall":
+		// A raw system call by number with up to 6 integer arguments; "pid"
+		// stands for the program's own process ID. Prints "ok" when the call
+		// returns, "err ERRNO" when it fails.
+		nr, err := strconv.ParseInt(arg(2), 10, 64)
+		if err != nil {
+			fail("syscall number", err)
+		}
+		var a [6]uintptr
+		if len(os.Args) > 3+len(a) {
+			fail("syscall", errors.New("more than 6 arguments"))
+		}
+		for i, s := range os.Args[3:] {
+			if s == "pid" {
+				a[i] = uintptr(os.Getpid())
+				continue
+			}
+			n, err := strconv.ParseInt(s, 0, 64)
+			if err != nil {
+				fail("syscall argument", err)
+			}
+			a[i] = uintptr(n)
+		}
+		runtime.LockOSThread()
+		_, _, e := unix.RawSyscall6(uintptr(nr), a[0], a[1], a[2], a[3], a[4], a[5])
+		result(errnoErr(e))
+	case "cat":
+		// The file's content, quoted, on one line.
+		b, err := os.ReadFile(arg(2))
+		if err != nil {
+			result(err)
+			return
+		}
+		fmt.Printf("ok %q\n", b)
+	case "stat":
+		// "ok char 1:3", "ok symlink /proc/self/fd", "ok dir", "ok file".
+		var st unix.Stat_t
+		if err := unix.Lstat(arg(2), &st); err != nil {
+			result(err)
+			return
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFCHR:
+			fmt.Printf("ok char %d:%d\n", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+		case unix.S_IFBLK:
+			fmt.Printf("ok block %d:%d\n", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+		case unix.S_IFLNK:
+			target, err := os.Readlink(arg(2))
+			if err != nil {
+				result(err)
+				return
+			}
+			fmt.Println("ok symlink", target)
+		case unix.S_IFDIR:
+			fmt.Println("ok dir")
+		case unix.S_IFREG:
+			fmt.Println("ok file")
+		default:
+			fmt.Printf("ok mode %o\n", st.Mode&unix.S_IFMT)
+		}
 	case "setuid":
 		runtime.LockOSThread()
 		_, _, e := unix.RawSyscall(unix.SYS_SETUID, 0, 0, 0)
