@@ -44,20 +44,7 @@ func TestAsyncSurvivesKill9(t *testing.T) {
 	opts := serverOptions{DataDir: dataDir, Args: []string{"--nats-listen", "127.0.0.1:0"}}
 	s := startServer(t, opts)
 	ctx := t.Context()
-	if _, _, err := s.Client.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.Client.CreateFunction(ctx, "q", &fc.FunctionInput{
-		Function: fc.Function{FunctionName: "count", Runtime: "custom", Handler: "x", InstanceConcurrency: 10},
-		Code:     &fc.Code{ZipFile: testenv.Zip(t, map[string]string{"bootstrap!": counterRuntime})},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	one := int64(1)
-	if _, err := s.Client.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q.LATEST/functions/count/on-demand-config",
-		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	deployCustom(t, s.Client, "q", "count", testenv.Zip(t, map[string]string{"bootstrap!": counterRuntime}), 10)
 	if _, err := s.Client.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q/functions/count/async-invoke-config",
 		Body: fc.AsyncConfig{DestinationConfig: &fc.DestinationConfig{OnSuccess: &fc.Destination{Destination: "nats:e2e.ran"}}}}, nil); err != nil {
 		t.Fatal(err)
@@ -203,20 +190,7 @@ func TestTimerOncePerPlatform(t *testing.T) {
 	n2 := startServer(t, serverOptions{DataDir: filepath.Join(t.TempDir(), "n2"), Env: env, Args: []string{"--nats-url", "nats://" + m[1]}})
 	ctx := t.Context()
 	c := n1.Client
-	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "tm"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.CreateFunction(ctx, "tm", &fc.FunctionInput{
-		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	one := int64(1)
-	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/tm.LATEST/functions/rec/on-demand-config",
-		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	deployCustom(t, c, "tm", "rec", testenv.RecorderZip(t), 100)
 	for _, tr := range []fc.Trigger{
 		{TriggerName: "web", TriggerType: "http", TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)},
 		{TriggerName: "tick", TriggerType: "timer", TriggerConfig: []byte(`{"cronExpression":"@every 1s","payload":"p","enable":true}`)},

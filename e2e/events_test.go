@@ -38,21 +38,7 @@ func eventServer(t *testing.T) (*server, *nats.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	ctx := t.Context()
-	if _, _, err := s.Client.CreateService(ctx, &fc.Service{ServiceName: "ev"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.Client.CreateFunction(ctx, "ev", &fc.FunctionInput{
-		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	one := int64(1)
-	if _, err := s.Client.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/ev.LATEST/functions/rec/on-demand-config",
-		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	deployCustom(t, s.Client, "ev", "rec", testenv.RecorderZip(t), 100)
 	createTrigger(t, s, fc.Trigger{TriggerName: "web", TriggerType: "http", TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)})
 	return s, nc
 }
@@ -583,20 +569,7 @@ func TestNATSTriggerOncePerPlatform(t *testing.T) {
 	defer nc.Close()
 	ctx := t.Context()
 	c := n1.Client
-	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "ev"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.CreateFunction(ctx, "ev", &fc.FunctionInput{
-		Function: fc.Function{FunctionName: "rec", Runtime: "custom", Handler: "x", InstanceConcurrency: 100},
-		Code:     &fc.Code{ZipFile: testenv.RecorderZip(t)},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	one := int64(1)
-	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/ev.LATEST/functions/rec/on-demand-config",
-		Body: fc.OnDemandConfig{MaximumInstanceCount: &one}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	deployCustom(t, c, "ev", "rec", testenv.RecorderZip(t), 100)
 	createTrigger(t, n1, fc.Trigger{TriggerName: "web", TriggerType: "http", TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)})
 	createTrigger(t, n1, fc.Trigger{TriggerName: "logs", TriggerType: "eventbridge", TriggerConfig: []byte(natsTrigger(true, `{"Subject":"logs.two"}`, 1, 0))})
 	poll(t, 60*time.Second, func() error {
