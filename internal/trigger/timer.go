@@ -3,8 +3,10 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +20,59 @@ import (
 
 // CronParser parses FC's timer expressions: six fields with seconds first
 // ("0 0 4 * * *"), descriptors such as "@every 5m", and a "CRON_TZ=<zone> "
-// prefix.
-var CronParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// prefix. Every node must compute the same ticks from the same expression,
+// since a tick's message ID is what keeps one per platform, so its
+// schedules depend on nothing of the node's: a cron expression without
+// CRON_TZ is in UTC (as in FC), not in the node's local zone, and "@every D"
+// fires at the multiples of D since the Unix epoch, not D after the node
+// started.
+var CronParser timerParser
+
+// timerParser is CronParser's type; app validates expressions with it too.
+type timerParser struct{}
+
+var robfigParser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Parse returns the schedule of a timer expression.
+func (timerParser) Parse(expr string) (cron.Schedule, error) {
+	// robfig/cron slices up to the first space after a zone prefix and
+	// panics when there is none ("CRON_TZ=Asia/Shanghai").
+	if (strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=")) && !strings.Contains(expr, " ") {
+		return nil, fmt.Errorf("cron expression %q has a time zone but no schedule", expr)
+	}
+	sched, err := robfigParser.Parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	switch s := sched.(type) {
+	case *cron.SpecSchedule:
+		// robfig/cron's default zone, and CRON_TZ=Local's, is time.Local.
+		if s.Location == time.Local {
+			s.Location = time.UTC
+		}
+	case cron.ConstantDelaySchedule:
+		return epochSchedule{period: int64(s.Delay / time.Second)}, nil
+	}
+	return sched, nil
+}
+
+// epochSchedule is "@every D" (D whole seconds, at least 1) aligned to the
+// Unix epoch: it fires at the multiples of D since 1970-01-01T00:00:00Z,
+// so for any D all nodes agree on the ticks. robfig/cron's own schedule
+// for it (ConstantDelaySchedule) fires D after whenever it is asked: nodes
+// started at different seconds would tick at different times, with
+// different message IDs, and "@every 5m" would run once per node.
+type epochSchedule struct{ period int64 }
+
+// Next returns the first multiple of the period after t.
+func (s epochSchedule) Next(t time.Time) time.Time {
+	n := t.Unix() // whole seconds, rounded down, so a tick at n is not after t
+	rem := n % s.period
+	if rem < 0 {
+		rem += s.period
+	}
+	return time.Unix(n-rem+s.period, 0).UTC()
+}
 
 // TimerOptions configures Timers.
 type TimerOptions struct {
@@ -152,9 +205,22 @@ type timerSpec struct {
 var timerNamespace = uuid.MustParse("6f0e3e52-6a55-4d3c-9d0e-7c1b7a0f5e21")
 
 func (t *Timers) run(ctx context.Context, sched cron.Schedule, s timerSpec) {
+	tick(ctx, sched, func(at time.Time) { t.fire(ctx, s, at) })
+}
+
+// tick calls fire with each of sched's times, at that time, until ctx ends.
+// Each wait is computed from the clock, never from the previous tick, so
+// only future ticks fire: a node that was down, or a fire that took several
+// periods, skips the ticks it missed rather than firing them in a burst. A
+// clock stepped back does not fire a tick again either.
+func tick(ctx context.Context, sched cron.Schedule, fire func(at time.Time)) {
+	var last time.Time
 	for {
 		now := time.Now()
 		next := sched.Next(now)
+		if !last.IsZero() && !next.After(last) {
+			next = sched.Next(last)
+		}
 		if next.IsZero() {
 			return
 		}
@@ -165,7 +231,8 @@ func (t *Timers) run(ctx context.Context, sched cron.Schedule, s timerSpec) {
 			return
 		case <-wait.C:
 		}
-		t.fire(ctx, s, next)
+		fire(next)
+		last = next
 	}
 }
 
