@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -193,7 +194,7 @@ func TestTimerOncePerPlatform(t *testing.T) {
 	deployCustom(t, c, "tm", "rec", testenv.RecorderZip(t), 100)
 	for _, tr := range []fc.Trigger{
 		{TriggerName: "web", TriggerType: "http", TriggerConfig: []byte(`{"authType":"anonymous","methods":["GET"]}`)},
-		{TriggerName: "tick", TriggerType: "timer", TriggerConfig: []byte(`{"cronExpression":"@every 1s","payload":"p","enable":true}`)},
+		{TriggerName: "tick", TriggerType: "timer", TriggerConfig: []byte(`{"cronExpression":"@every 2s","payload":"p","enable":true}`)},
 	} {
 		if _, _, err := c.CreateTrigger(ctx, "tm", "rec", &tr); err != nil {
 			t.Fatal(err)
@@ -226,6 +227,28 @@ func TestTimerOncePerPlatform(t *testing.T) {
 		}
 		return nil
 	})
+	// Both nodes fire every tick and JetStream keeps one copy per tick
+	// time; that holds only if the nodes agree on the times, which for
+	// "@every 2s" means even Unix seconds, however far apart the nodes
+	// started. Ticks of their own per node would also come closer than 2 s.
+	all, _ := ticks()
+	var times []time.Time
+	for _, s := range all {
+		at, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatalf("triggerTime %q: %v", s, err)
+		}
+		if at.Unix()%2 != 0 {
+			t.Errorf("tick at %s is not on the 2 s grid every node shares", s)
+		}
+		times = append(times, at)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	for i := 1; i < len(times); i++ {
+		if d := times[i].Sub(times[i-1]); d < 2*time.Second {
+			t.Errorf("ticks %s and %s only %v apart: the nodes fired ticks of their own", times[i-1], times[i], d)
+		}
+	}
 	n2.Stop(t)
 	n1.Stop(t)
 }
