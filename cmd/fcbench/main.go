@@ -2,7 +2,10 @@
 // invocation latency and throughput at several concurrencies, cold starts
 // per runtime, and scale-out from zero, each beside a baseline measured in
 // the same run (a bare Go HTTP server doing the same work over loopback
-// TCP). It prints a table and can write the figures as JSON.
+// TCP). It prints a table and can write the figures as JSON. Its modes
+// "flow" (aliases, flow control, provisioning), "async" (durable enqueue)
+// and "ab" (two nodes compared in alternating slices) measure the later
+// issues' targets.
 //
 // Run as "bootstrap" (the name of a custom runtime's program), the binary
 // is instead the noop custom-runtime server that the benchmark deploys, so
@@ -34,6 +37,9 @@ func main() {
 	run := run
 	if len(os.Args) > 1 && os.Args[1] == "async" {
 		run, os.Args = runAsync, os.Args[1:]
+	}
+	if len(os.Args) > 1 && os.Args[1] == "ab" {
+		run, os.Args = runAB, os.Args[1:]
 	}
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "fcbench:", err)
