@@ -6,15 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openfc/openfc/internal/client"
+	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/testenv"
 )
 
 // publishTwo publishes versions 1 (v1) and 2 (v2) of function f in a new
-// service.
-func publishTwo(t *testing.T, service string) *testenv.Node {
+// service, on a node whose configuration modify adjusts (nil: defaults).
+func publishTwo(t *testing.T, service string, modify func(*config.Config)) *testenv.Node {
 	t.Helper()
-	n := testenv.Platform(t, nil)
+	n := testenv.Platform(t, modify)
 	c := n.Client
 	createService(t, c, service)
 	f := fc.Function{FunctionName: "f", Runtime: "python3", Handler: "index.handler", InstanceConcurrency: 4}
@@ -39,7 +41,7 @@ func publishTwo(t *testing.T, service string) *testenv.Node {
 func TestCanarySplit(t *testing.T) {
 	testenv.RequireRoot(t)
 	t.Parallel()
-	n := publishTwo(t, "canary")
+	n := publishTwo(t, "canary", nil)
 	c := n.Client
 	if _, _, err := c.CreateAlias(t.Context(), "canary", &fc.Alias{AliasName: "prod", VersionID: "1",
 		AdditionalVersionWeight: map[string]float64{"2": 0.3}}); err != nil {
@@ -75,13 +77,31 @@ func TestCanarySplit(t *testing.T) {
 	}
 }
 
+// versionInstances returns how many instances of a version of function
+// f are live, whatever qualifier started them (ListInstances).
+func versionInstances(t *testing.T, c *client.Client, service, version string) int {
+	t.Helper()
+	var out struct {
+		Instances []struct {
+			InstanceID string `json:"instanceId"`
+		} `json:"instances"`
+	}
+	if _, err := c.Do(t.Context(), client.Request{Method: "GET",
+		Path: "/2016-08-15/services/" + service + "." + version + "/functions/f/instances"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Instances)
+}
+
 // TestAliasRollback: calls in flight on the canary version finish on it
-// when the alias is rolled back, and every call after the rollback runs
-// the main version.
+// when the alias is rolled back, every call after the rollback runs the
+// main version, and the instances of the version no alias routes any
+// more stop once their calls are done, not after the 5-minute keep-alive;
+// the version can still be called by its ID (a fresh instance).
 func TestAliasRollback(t *testing.T) {
 	testenv.RequireRoot(t)
 	t.Parallel()
-	n := publishTwo(t, "rollback")
+	n := publishTwo(t, "rollback", nil)
 	c := n.Client
 	if _, _, err := c.CreateAlias(t.Context(), "rollback", &fc.Alias{AliasName: "prod", VersionID: "2"}); err != nil {
 		t.Fatal(err)
@@ -120,5 +140,15 @@ func TestAliasRollback(t *testing.T) {
 		if got := <-results; got != "200 2 v2 held" {
 			t.Errorf("call in flight during the rollback = %q, want it finished on version 2 (200 2 v2 held)", got)
 		}
+	}
+	// The keep-alive is 5 minutes: only the drain stops them this soon.
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if n := versionInstances(t, c, "rollback", "2"); n != 0 {
+			return fmt.Errorf("%d instances of version 2 live after the rollback, want 0", n)
+		}
+		return nil
+	})
+	if got := ok(t, c, "rollback", "2", "f", "x", "v2"); got.header.Get("X-Openfc-Cold-Start") != "true" {
+		t.Errorf("call of version 2 by its ID after the rollback: cold start %q, want a fresh instance", got.header.Get("X-Openfc-Cold-Start"))
 	}
 }

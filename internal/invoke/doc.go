@@ -14,6 +14,9 @@
 // config asks for now: its plain target, its scheduled actions (cron or at,
 // in a time zone) and its target-tracking policies, applied again when the
 // metadata changes and at the next time the answer can change by itself.
+// As it follows alias changes, it also drains the instances of versions
+// that an alias no longer routes (a rollback), and releases those an alias
+// provisioned before it moved.
 //
 // An *Invoker is safe for concurrent use; limitsMu serialises ApplyLimits
 // and is never held on the invocation path. It imports store, flow,

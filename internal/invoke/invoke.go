@@ -158,8 +158,16 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	defer ticket.Release()
-	res := &Result{StatusCode: 200, VersionID: spec.VersionID, CodeChecksum: rec.CodeChecksum}
 	lease, err := iv.sched.Acquire(ctx, spec)
+	if errors.Is(err, pool.ErrDraining) {
+		// The pool was drained after the call was routed to it (the
+		// function changed, or its alias moved away from the version):
+		// route the call again rather than fail it.
+		if spec, rec, err = iv.resolve(req); err != nil {
+			return nil, err
+		}
+		lease, err = iv.sched.Acquire(ctx, spec)
+	}
 	if err != nil {
 		err = acquireError(spec, err)
 		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests && iv.metrics != nil {
@@ -168,7 +176,7 @@ func (iv *Invoker) Invoke(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	inst := lease.Instance
-	res.InstanceID, res.Cold = inst.ID(), lease.Cold
+	res := &Result{StatusCode: 200, VersionID: spec.VersionID, CodeChecksum: rec.CodeChecksum, InstanceID: inst.ID(), Cold: lease.Cold}
 	initStart := time.Now()
 	var tail *fnlog.Tail
 	if req.LogTail {

@@ -3,22 +3,51 @@ package invoke
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/openfc/openfc/internal/scheduler"
 	"github.com/openfc/openfc/internal/store"
 )
 
 // Provision keeps target instances of a function qualifier warm (an alias
 // provisions its main version).
 func (iv *Invoker) Provision(service, qualifier, function string, target int) error {
+	_, err := iv.provision(service, qualifier, function, target)
+	return err
+}
+
+// provision is Provision, returning the spec whose pool it provisioned.
+func (iv *Invoker) provision(service, qualifier, function string, target int) (*scheduler.Spec, error) {
 	spec, _, err := iv.resolveSpec(&Request{Service: service, Qualifier: qualifier, Function: function}, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	iv.sched.Provision(spec, target)
-	return nil
+	return spec, nil
+}
+
+// routed reports whether calls can still reach the pool of spec: the pool
+// of an alias holds instances of one version started for that alias
+// (FC_QUALIFIER is the alias), which only calls through the alias use, so
+// it is routed while the alias's main version or a canary version with a
+// weight above 0 is that version. A version ID or LATEST always routes to
+// itself.
+func (iv *Invoker) routed(spec *scheduler.Spec) bool {
+	q := spec.Qualifier
+	if q == "" || q == "LATEST" {
+		return true
+	}
+	if _, err := strconv.ParseUint(q, 10, 64); err == nil {
+		return true
+	}
+	a, err := iv.store.Alias(spec.Service, q)
+	if err != nil {
+		return false // the alias (or its service) is gone
+	}
+	return a.Value.VersionID == spec.VersionID || a.Value.AdditionalVersionWeight[spec.VersionID] > 0
 }
 
 // ProvisionCurrent returns how many provisioned instances of a function
@@ -68,7 +97,14 @@ const provisionRetry = 10 * time.Second
 // of a function gets new instances, which must be provisioned too), when
 // a scheduled action fires, a policy starts or ends, and every 10 s while
 // a target-tracking policy is in force or instances fall short of the
-// target (those that failed to start are started again).
+// target (those that failed to start are started again). Pools that no
+// config provisions any more (their alias moved to another version) give
+// their provisioned instances back.
+//
+// It also drains the instances of versions that the aliases they were
+// started for no longer route: it is what follows alias changes on every
+// node, and a rollback must not leave the old version's instances holding
+// memory and quota until their keep-alive ends.
 type Provisioner struct {
 	iv     *Invoker
 	store  *store.Store
@@ -114,9 +150,13 @@ func (p *Provisioner) Shutdown(ctx context.Context) error {
 
 // apply sets every config's target for now and returns when to look again.
 func (p *Provisioner) apply(now time.Time) time.Time {
+	// Alias moves first: the instances of versions no longer routed stop
+	// before those of the new version are provisioned.
+	p.iv.sched.DrainUnrouted(p.iv.routed)
 	var wake time.Time
 	page := store.Page{Limit: 100}
 	seen := map[string]bool{}
+	var keep []*scheduler.Spec
 	for {
 		cs, next := p.store.ListProvisionConfigs("", "", page)
 		for _, c := range cs {
@@ -137,8 +177,10 @@ func (p *Provisioner) apply(now time.Time) time.Time {
 			} else {
 				p.iv.provErrs.Delete(key)
 			}
-			if err := p.iv.Provision(svc, q, fn, pl.target); err != nil {
+			if spec, err := p.iv.provision(svc, q, fn, pl.target); err != nil {
 				p.logger.Warn("provision config not applied", "service", svc, "qualifier", q, "function", fn, "err", err)
+			} else if pl.target > 0 {
+				keep = append(keep, spec)
 			}
 			// Instances that failed to start are started again later.
 			if p.iv.ProvisionCurrent(svc, q, fn) < pl.target {
@@ -152,6 +194,7 @@ func (p *Provisioner) apply(now time.Time) time.Time {
 		}
 		page.NextToken = next
 	}
+	p.iv.sched.KeepProvisioned(keep)
 	p.iv.provErrs.Range(func(k, _ any) bool {
 		if !seen[k.(string)] {
 			p.iv.provErrs.Delete(k)

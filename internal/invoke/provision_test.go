@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openfc/openfc/internal/client"
+	"github.com/openfc/openfc/internal/config"
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/testenv"
 )
@@ -117,4 +118,69 @@ func TestProvisionCurrentError(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestProvisionFollowsAlias: a provision config on an alias provisions the
+// alias's main version; when the alias moves to another version its
+// provisioned instances move along, and those of the old version stop,
+// whether the old version is no longer routed (drained) or still gets
+// the alias's canary share (released to the keep-alive). Another alias's
+// provisioned instances of the same version are left alone.
+func TestProvisionFollowsAlias(t *testing.T) {
+	testenv.RequireRoot(t)
+	t.Parallel()
+	// A short keep-alive, so that instances released to it stop soon.
+	n := publishTwo(t, "provmove", func(c *config.Config) { c.Instances.KeepAlive = time.Second })
+	c, ctx := n.Client, t.Context()
+	for _, a := range []string{"a", "b"} {
+		if _, _, err := c.CreateAlias(ctx, "provmove", &fc.Alias{AliasName: a, VersionID: "1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for a, target := range map[string]int64{"a": 2, "b": 1} {
+		if _, _, err := c.PutProvisionConfig(ctx, "provmove", a, "f", &fc.ProvisionConfig{Target: &target}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// want checks the provisioned instances of a and b (current) and the
+	// live instances of versions 1 and 2.
+	want := func(curA, curB, v1, v2 int64) func() error {
+		return func() error {
+			var got [4]int64
+			for i, a := range []string{"a", "b"} {
+				pc, _, err := c.GetProvisionConfig(ctx, "provmove", a, "f")
+				if err != nil {
+					return err
+				}
+				got[i] = pc.Current
+			}
+			got[2] = int64(versionInstances(t, c, "provmove", "1"))
+			got[3] = int64(versionInstances(t, c, "provmove", "2"))
+			if w := [4]int64{curA, curB, v1, v2}; got != w {
+				return fmt.Errorf("current of a, b and instances of versions 1, 2 = %v, want %v", got, w)
+			}
+			return nil
+		}
+	}
+	testenv.Eventually(t, 60*time.Second, want(2, 1, 3, 0))
+
+	// a moves to version 2: its provisioned instances follow; b's stays.
+	if _, _, err := c.UpdateAlias(ctx, "provmove", "a", map[string]any{"versionId": "2"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, want(2, 1, 1, 2))
+	// Released instances idle out after a second: after three, b's
+	// provisioned instance must still be there.
+	time.Sleep(3 * time.Second)
+	if err := want(2, 1, 1, 2)(); err != nil {
+		t.Errorf("3 s after alias a moved: %v", err)
+	}
+
+	// b moves to version 2 but keeps a canary share on version 1: its
+	// version-1 instance is no longer provisioned and idles out.
+	if _, _, err := c.UpdateAlias(ctx, "provmove", "b", map[string]any{"versionId": "2",
+		"additionalVersionWeight": map[string]float64{"1": 0.5}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, want(2, 1, 0, 3))
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,13 +94,17 @@ type Scheduler struct {
 	startFails  prometheus.Counter
 	cpuLimit    bool
 
-	// mu guards pools, used, live, stocks and closed.
-	mu     sync.Mutex
-	pools  map[string]*poolEntry // by function key
-	used   int64                 // memory reserved by live, starting and generic instances
-	live   int                   // live and starting function instances (the quota)
-	stocks map[string]*stock     // generic instances by genericKey
-	closed bool
+	// mu guards pools, draining, used, live, stocks and closed.
+	mu    sync.Mutex
+	pools map[string]*poolEntry // by function key
+	// draining holds the pools taken out of pools while their busy
+	// instances finish their calls (by function key), so Shutdown can cut
+	// them short and InstanceIDs still lists their instances.
+	draining map[*pool.Pool]string
+	used     int64             // memory reserved by live, starting and generic instances
+	live     int               // live and starting function instances (the quota)
+	stocks   map[string]*stock // generic instances by genericKey
+	closed   bool
 
 	// bootMu guards boots and layers.
 	bootMu sync.Mutex
@@ -163,7 +168,7 @@ func New(opts Options) (*Scheduler, error) {
 	sc := &Scheduler{driver: opts.Driver, blobs: opts.Blobs, interpreters: opts.Interpreters, workDir: opts.WorkDir,
 		budget: opts.MemoryBudget, maxInstances: opts.MaxInstances, keepAlive: opts.KeepAlive,
 		maxLifetime: opts.MaxLifetime, queueTimeout: opts.QueueTimeout, sink: opts.LogSink,
-		logger: l.With("component", "scheduler"), pools: map[string]*poolEntry{},
+		logger: l.With("component", "scheduler"), pools: map[string]*poolEntry{}, draining: map[*pool.Pool]string{},
 		prewarm: opts.Prewarm, codeWorkDir: opts.CodeWorkDir, cpuLimit: opts.CPULimit, network: opts.Network, stocks: map[string]*stock{},
 		boots: map[string]string{}, layers: map[string]string{}}
 	sc.startFails = prometheus.NewCounter(prometheus.CounterOpts{Name: "openfc_instance_start_failures_total",
@@ -253,14 +258,67 @@ func (s *Scheduler) poolFor(spec *Spec) *pool.Pool {
 		Logger:       s.logger,
 	})
 	s.pools[key] = pe
-	s.mu.Unlock()
 	if old != nil {
 		// In-flight calls on the old revision finish; new calls get new
 		// instances (ARCHITECTURE.md §3, updates).
-		go old.pool.Drain(context.Background())
+		s.drainLocked(key, old.pool)
+	}
+	s.mu.Unlock()
+	if old != nil {
 		s.logger.Info("function changed, draining old instances", "function", key)
 	}
 	return pe.pool
+}
+
+// drainLocked drains a pool just taken out of s.pools in the background:
+// idle instances stop now, busy ones when their calls end. s.mu must be
+// held. Until the drain ends the pool is in s.draining, so that Shutdown
+// stops what is left of it by its deadline rather than leaving instances
+// running after the node stopped.
+func (s *Scheduler) drainLocked(key string, p *pool.Pool) {
+	s.draining[p] = key
+	go func() {
+		p.Drain(context.Background())
+		s.mu.Lock()
+		delete(s.draining, p)
+		s.mu.Unlock()
+	}()
+}
+
+// DrainUnrouted drains the pools whose spec routed reports false, and
+// forgets them: when an alias stops routing a version (a rollback, a
+// finished canary, a deleted alias), the instances started for it would
+// otherwise hold memory and quota until their keep-alive ends, though no
+// call reaches them any more. Calls in flight on them finish; a later
+// call for such a spec (the alias routes the version again) gets a new
+// pool. routed is called without the scheduler's lock held.
+func (s *Scheduler) DrainUnrouted(routed func(*Spec) bool) {
+	s.mu.Lock()
+	entries := make(map[string]*poolEntry, len(s.pools))
+	maps.Copy(entries, s.pools)
+	s.mu.Unlock()
+	for k, pe := range entries {
+		if routed(pe.spec) {
+			delete(entries, k)
+		}
+	}
+	if len(entries) == 0 {
+		return
+	}
+	s.mu.Lock()
+	var gone []string
+	for k, pe := range entries {
+		// A pool replaced meanwhile (a new revision) is not this one.
+		if s.pools[k] == pe && !s.closed {
+			delete(s.pools, k)
+			s.drainLocked(k, pe.pool)
+			gone = append(gone, k)
+		}
+	}
+	s.mu.Unlock()
+	for _, k := range gone {
+		s.logger.Info("version no longer routed by its alias, draining its instances", "function", k)
+	}
 }
 
 // start reserves budget and quota, evicting idle instances of other
@@ -448,6 +506,13 @@ func (s *Scheduler) InstanceIDs(service, function, versionID string) []string {
 			pools = append(pools, pe.pool)
 		}
 	}
+	// Instances still finishing calls after their pool was drained are
+	// live too.
+	for p, k := range s.draining {
+		if strings.HasPrefix(k, prefix) {
+			pools = append(pools, p)
+		}
+	}
 	s.mu.Unlock()
 	var ids []string
 	for _, p := range pools {
@@ -462,6 +527,9 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	pools := make([]*pool.Pool, 0, len(s.pools))
 	for _, pe := range s.pools {
 		pools = append(pools, pe.pool)
+	}
+	for p := range s.draining {
+		pools = append(pools, p)
 	}
 	s.pools = map[string]*poolEntry{}
 	s.closed = true
@@ -597,6 +665,35 @@ func copyFile(src, dst string, d fs.DirEntry) error {
 // releases them to the keep-alive.
 func (s *Scheduler) Provision(spec *Spec, n int) {
 	s.poolFor(spec).SetMin(n)
+}
+
+// KeepProvisioned releases to the keep-alive the provisioned instances of
+// every pool but keep's (the specs whose provision configs ask for
+// instances now). A provision config on an alias provisions the pool of
+// the alias's main version; when the alias moves to another version, the
+// config provisions the new version's pool and nothing else would ever
+// lower the old pool's minimum, whose instances would stay warm (and be
+// metered) for good. The same holds for pools of an old revision's spec
+// or of a qualifier that no longer resolves. Pools are per qualifier, so
+// two aliases on one version never share one: each keeps its own.
+func (s *Scheduler) KeepProvisioned(keep []*Spec) {
+	want := make(map[string]bool, len(keep))
+	for _, sp := range keep {
+		want[sp.functionKey()] = true
+	}
+	s.mu.Lock()
+	var release []*pool.Pool
+	for k, pe := range s.pools {
+		if !want[k] {
+			release = append(release, pe.pool)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range release {
+		if p.Min() > 0 {
+			p.SetMin(0)
+		}
+	}
 }
 
 // Provisioned returns how many of spec's provisioned instances are up.
