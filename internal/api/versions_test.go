@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -187,6 +188,48 @@ func TestVersionsAndAliases(t *testing.T) {
 		_, err = n.Client.Do(t.Context(), client.Request{Method: "DELETE", Path: prefix + "/services/svc/versions/1"}, nil)
 		must(t, "DeleteServiceVersion(1) once unused", err)
 	})
+}
+
+// TestProvisionConfigPinsVersionAndAlias: a version that a provision
+// config names as its qualifier cannot be deleted (400 VersionInUse), nor
+// can an alias with a provision config (400 InvalidArgument): the
+// instances provisioned for them would be left without a version to run.
+// Both errors name the config, and nothing is deleted.
+func TestProvisionConfigPinsVersionAndAlias(t *testing.T) {
+	n := testenv.Platform(t, nil)
+	ctx := t.Context()
+	mkService(t, n, "pin")
+	mkFunction(t, n, "pin", "f", fc.Function{}, defaultZip(t))
+	_, err := publish(t, n, "pin", "")
+	must(t, "PublishServiceVersion 1", err)
+	_, _, err = n.Client.UpdateFunction(ctx, "pin", "f", map[string]any{"description": "two"}, "")
+	must(t, "UpdateFunction", err)
+	_, err = publish(t, n, "pin", "")
+	must(t, "PublishServiceVersion 2", err)
+	_, _, err = n.Client.CreateAlias(ctx, "pin", &fc.Alias{AliasName: "prod", VersionID: "2"})
+	must(t, "CreateAlias(prod)", err)
+	// Version 1 is used by its provision config only (no alias names it).
+	one := int64(1)
+	for _, q := range []string{"1", "prod"} {
+		_, _, err = n.Client.PutProvisionConfig(ctx, "pin", q, "f", &fc.ProvisionConfig{Target: &one}, "")
+		must(t, "PutProvisionConfig(pin."+q+")", err)
+	}
+
+	_, err = n.Client.DeleteVersion(ctx, "pin", "1")
+	e := apiError(t, "DeleteServiceVersion(1) with a provision config", err, http.StatusBadRequest, fc.CodeVersionInUse)
+	if !strings.Contains(e.Message, "provision config") {
+		t.Errorf("DeleteServiceVersion(1) message %q does not name the provision config", e.Message)
+	}
+	_, err = n.Client.DeleteAlias(ctx, "pin", "prod", "")
+	e = apiError(t, "DeleteAlias(prod) with a provision config", err, http.StatusBadRequest, fc.CodeInvalidArgument)
+	if !strings.Contains(e.Message, "provision config") {
+		t.Errorf("DeleteAlias(prod) message %q does not name the provision config", e.Message)
+	}
+
+	_, _, err = n.Client.GetFunction(ctx, "pin", "1", "f")
+	must(t, "GetFunction(pin.1) after the refused delete", err)
+	_, err = n.Client.Do(ctx, client.Request{Method: "GET", Path: prefix + "/services/pin/aliases/prod"}, nil)
+	must(t, "GetAlias(prod) after the refused delete", err)
 }
 
 func versionIDs(vs []fc.Version) []string {
