@@ -161,15 +161,9 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
 // selection it refuses, so that a bare POST cannot redrive everything by
 // accident: all=true asks for that.
 func (s *Server) redriveDeadLetters(w http.ResponseWriter, r *http.Request) error {
-	if err := s.needQueue(); err != nil {
-		return err
-	}
-	f, err := deadFilter(r)
+	f, err := s.deadSelection(r)
 	if err != nil {
 		return err
-	}
-	if f.Service == "" && len(f.IDs) == 0 && r.URL.Query().Get("all") != "true" {
-		return fc.InvalidArgument("name dead letters with ids or serviceName, or pass all=true")
 	}
 	done, err := s.queue.RedriveDeadLetters(r.Context(), f)
 	if err != nil {
@@ -180,16 +174,27 @@ func (s *Server) redriveDeadLetters(w http.ResponseWriter, r *http.Request) erro
 	}{done})
 }
 
-func (s *Server) purgeDeadLetters(w http.ResponseWriter, r *http.Request) error {
+// deadSelection reads the dead letters a redrive or purge acts on. Without
+// a selection it refuses, so that a bare POST or DELETE cannot act on
+// every dead letter by accident: all=true asks for that.
+func (s *Server) deadSelection(r *http.Request) (queue.DeadFilter, error) {
 	if err := s.needQueue(); err != nil {
-		return err
+		return queue.DeadFilter{}, err
 	}
 	f, err := deadFilter(r)
 	if err != nil {
-		return err
+		return f, err
 	}
 	if f.Service == "" && len(f.IDs) == 0 && r.URL.Query().Get("all") != "true" {
-		return fc.InvalidArgument("name dead letters with ids or serviceName, or pass all=true")
+		return f, fc.InvalidArgument("name dead letters with ids or serviceName, or pass all=true")
+	}
+	return f, nil
+}
+
+func (s *Server) purgeDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.deadSelection(r)
+	if err != nil {
+		return err
 	}
 	n, err := s.queue.PurgeDeadLetters(r.Context(), f)
 	if err != nil {
