@@ -62,7 +62,24 @@ func TestReleaseCommands(t *testing.T) {
 	if names := rowsOf(t, cli(t, vars, "alias", "list", "demo").ok(t, "alias list")); !cmp.Equal(names, []string{"prod", "staging"}) {
 		t.Errorf("alias list = %v", names)
 	}
-	cli(t, vars, "version", "delete", "demo/1").fails(t, "delete a version an alias uses", ExitFail, "demo")
+	cli(t, vars, "version", "delete", "demo/1").fails(t, "delete a version an alias uses", ExitFail, "VersionInUse")
+	// A version no alias uses can go; its ID is not given out again.
+	cli(t, vars, "alias", "set", "demo/old", "--version", "1").ok(t, "alias set old")
+	cli(t, vars, "alias", "delete", "demo/old").ok(t, "alias delete")
+	cli(t, vars, "alias", "get", "demo/old").fails(t, "alias get after delete", ExitFail, "AliasNotFound")
+	cli(t, vars, "alias", "delete", "demo/old").fails(t, "alias delete twice", ExitFail, "AliasNotFound")
+	cli(t, vars, "function", "update", "demo/hello", "--memory", "512").ok(t, "function update")
+	decode(t, cli(t, vars, "version", "publish", "demo", "-o", "json").ok(t, "version publish 3"), &ver)
+	cli(t, vars, "version", "delete", "demo/3").ok(t, "version delete")
+	cli(t, vars, "version", "delete", "demo/3").fails(t, "version delete twice", ExitFail, "VersionNotFound")
+	decode(t, cli(t, vars, "version", "list", "demo", "-o", "json").ok(t, "version list -o json"), &vl)
+	if len(vl.Versions) != 2 || vl.Versions[0].VersionID != "2" {
+		t.Errorf("version list after deleting 3 = %+v, want 2 then 1", vl.Versions)
+	}
+	cli(t, vars, "function", "update", "demo/hello", "--memory", "1024").ok(t, "function update")
+	if v := fieldsOf(t, cli(t, vars, "version", "publish", "demo").ok(t, "version publish 4")); v["Version"] != "4" {
+		t.Errorf("publish after deleting version 3 gave version %q, want 4 (IDs are never reused)", v["Version"])
+	}
 
 	// Provision configs, scheduled from a file (starting in 2099: no
 	// instance is started by this test).
