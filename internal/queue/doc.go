@@ -6,7 +6,8 @@
 // message only when the invocation and its retries have ended. Retries
 // follow the function's async config (maxAsyncRetryAttempts, default 3,
 // with exponential backoff; maxAsyncEventAgeInSeconds, default 86400);
-// throttled calls are retried without counting as attempts; x-fc-async-delay
+// throttled calls are retried without counting as attempts for up to 5 h,
+// then fail; other platform errors count as attempts; x-fc-async-delay
 // delays the first run. In-progress acknowledgements keep a long invocation
 // from being redelivered.
 //

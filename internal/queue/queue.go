@@ -41,6 +41,10 @@ type Options struct {
 	Subject string // prefix of message subjects; default openfc.async
 	Store   *store.Store
 	Invoker *invoke.Invoker
+	// Region and AccountID name the functions in destination records'
+	// FC ARNs (acs:fc:<region>:<accountId>:...). Region "" means "local"
+	// (the store's default); AccountID "" means the store's account.
+	Region, AccountID string
 	// Workers is how many invocations this node runs at once from the
 	// queue; 0 means 16.
 	Workers int
@@ -86,6 +90,9 @@ func New(opts Options) *Queue {
 	}
 	if opts.AckWait == 0 {
 		opts.AckWait = 10 * time.Second
+	}
+	if opts.Region == "" {
+		opts.Region = "local"
 	}
 	now := opts.Now
 	if now == nil {
@@ -339,7 +346,10 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		skey = statefulKey(svc, fn, sid)
 	}
 	pol := q.policy(svc, qual, fn)
-	attempt := attempts(meta, h) - q.throttled(ctx, id)
+	// A leftover throttle count (an invocation that ended without
+	// forgetting it, and whose request ID came back) must not make it
+	// negative.
+	attempt := max(attempts(meta, h)-q.throttled(ctx, id), 0)
 	if age > pol.maxAge {
 		log.Warn("async invocation dropped: older than maxAsyncEventAgeInSeconds", "age", age)
 		q.dropped.Inc()
@@ -352,6 +362,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 			q.setFinal(ctx, skey, fc.StatefulExpired, nil)
 		}
 		msg.Ack()
+		q.forget(ctx, id)
 		return
 	}
 	ictx, cancel := context.WithCancel(ctx)
@@ -387,95 +398,189 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.Ack()
 		return
 	}
-	switch {
-	case err != nil:
-		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests && age < throttleRetryFor {
-			// Throttled: try again later; it does not count as an attempt.
-			q.addThrottled(ctx, id)
-			msg.NakWithDelay(backoff(int(meta.NumDelivered)))
-			return
+	switch decide(err, res, attempt, pol.maxAttempts, age, ctx.Err() != nil) {
+	case actThrottle:
+		// Not an attempt: the function did not run.
+		q.addThrottled(ctx, id)
+		msg.NakWithDelay(backoff(int(meta.NumDelivered)))
+	case actLeave:
+		// Shutting down: redelivered to another worker after AckWait.
+	case actDrop:
+		e, _ := fc.AsError(err)
+		log.Warn("async invocation dropped: its function is gone", "err", err)
+		q.dropped.Inc()
+		if skey != "" {
+			q.setFinal(ctx, skey, fc.StatefulInvalid, func(r *fc.StatefulAsyncInvocation) { r.InvocationErrorMessage = e.Message })
 		}
-		if e, ok := fc.AsError(err); ok && e.Status == http.StatusNotFound {
-			log.Warn("async invocation dropped: its function is gone", "err", err)
-			q.dropped.Inc()
-			if skey != "" {
-				q.setFinal(ctx, skey, fc.StatefulInvalid, func(r *fc.StatefulAsyncInvocation) { r.InvocationErrorMessage = e.Message })
-			}
-			msg.Ack()
-			return
+		msg.Ack()
+		q.forget(ctx, id)
+	case actRetry:
+		out := ended(err, res)
+		if err != nil {
+			log.Warn("async invocation failed on the platform; retrying", "attempt", attempt, "err", err)
+		} else {
+			log.Debug("async invocation failed; retrying", "attempt", attempt, "error_type", res.ErrorType)
 		}
-		if ctx.Err() != nil {
-			return // shutting down: redelivered later
-		}
-		log.Warn("async invocation failed on the platform; retrying", "err", err)
-		msg.NakWithDelay(backoff(attempt + 1))
-	case res.ErrorType != "" && attempt < pol.maxAttempts:
-		log.Debug("async invocation failed; retrying", "attempt", attempt, "error_type", res.ErrorType)
 		q.retries.Inc()
 		if skey != "" {
 			q.setFinal(ctx, skey, fc.StatefulRetrying, func(r *fc.StatefulAsyncInvocation) {
-				r.InvocationErrorMessage = errorMessage(res.Body, res.ErrorType)
-				r.InstanceID = res.InstanceID
+				r.InvocationErrorMessage = out.errMsg
+				r.InstanceID = out.res.InstanceID
 			})
 		}
 		msg.NakWithDelay(backoff(attempt + 1))
-	default:
-		dest, condition := pol.onSuccess, "Success"
-		if res.ErrorType != "" {
-			log.Warn("async invocation failed after its retries", "attempts", attempt+1, "error_type", res.ErrorType)
-			q.failed.Inc()
-			dest, condition = pol.onFailure, "RetriesExhausted"
+	case actFinish:
+		runs := attempt + 1
+		if e, ok := fc.AsError(err); ok && e.Status == http.StatusTooManyRequests {
+			runs = attempt // the last delivery was throttled, not run
+			log.Warn("async invocation failed: throttled for longer than the retry window", "window", throttleRetryFor, "runs", runs, "err", err)
+		} else if err != nil {
+			log.Warn("async invocation failed on the platform after its retries", "attempts", runs, "err", err)
 		}
-		// The destination gets the record before the invocation is acked:
-		// a crash in between sends it again rather than never (at least
-		// once, as the invocation itself).
-		destStatus := ""
-		if dest != "" {
-			err := q.deliver(ctx, dest, id+"/"+condition, record(id, svc, qual, fn, condition, attempt+1, msg.Data(), res))
-			switch {
-			case errors.Is(err, errBadDestination):
-				// Trying again cannot help (the destination function
-				// is gone, or the ARN is malformed), and each try would
-				// run the invocation once more.
-				log.Error("async destination refused; the record is dropped", "destination", dest, "err", err)
-				destStatus = fc.StatefulFailed
-			case err != nil:
-				log.Warn("async destination not reached; retrying the delivery", "destination", dest, "err", err)
-				msg.NakWithDelay(backoff(1))
-				return
-			default:
-				destStatus = fc.StatefulSucceeded
-			}
-		}
-		if res.ErrorType != "" {
-			if err := q.deadLetter(ctx, msg, ReasonRetriesExhausted, attempt+1, errorMessage(res.Body, res.ErrorType)); err != nil {
-				log.Warn("failed invocation not kept as a dead letter; trying again", "err", err)
-				msg.NakWithDelay(backoff(1))
-				return
-			}
-		}
-		if skey != "" {
-			status := fc.StatefulSucceeded
-			if res.ErrorType != "" {
-				status = fc.StatefulFailed
-			}
-			q.setFinal(ctx, skey, status, func(r *fc.StatefulAsyncInvocation) {
-				r.DurationMs = res.Duration.Milliseconds()
-				r.InstanceID = res.InstanceID
-				r.DestinationStatus = destStatus
-				if res.ErrorType != "" {
-					r.InvocationErrorMessage = errorMessage(res.Body, res.ErrorType)
-				} else {
-					r.InvocationErrorMessage = ""
-					r.ReturnPayload = truncate(res.Body, maxReturnPayload)
-				}
-			})
-		}
-		if err := msg.DoubleAck(ctx); err != nil {
-			log.Warn("async ack failed; the invocation may run again", "err", err)
-		}
-		q.forget(ctx, id)
+		q.finish(ctx, msg, log, pol, skey, runs, ended(err, res))
 	}
+}
+
+// action is what a worker does with a delivery once the invoker answered.
+type action int
+
+const (
+	actFinish   action = iota // succeeded, or failed for good: destination, dead letter, ack
+	actRetry                  // failed: run again after a backoff; this run was an attempt
+	actThrottle               // throttled: run again after a backoff; not an attempt
+	actDrop                   // the function is gone: nothing can ever run it
+	actLeave                  // this node is shutting down: leave it for redelivery
+)
+
+// decide picks what becomes of a delivery after the invoker returned res
+// or err. attempt is how many runs came before this one (throttled
+// deliveries excluded), age how long ago the invocation was accepted.
+//
+// Throttling (429) is retried without counting as an attempt, as FC does,
+// but only for throttleRetryFor after the invocation was accepted. Then it
+// fails as one whose retries are exhausted (onFailure, dead letter):
+// retrying on would only end, a day later by default, as Expired, with no
+// onFailure record.
+//
+// Any other platform error (an instance that could not start, a function
+// being updated) counts as an attempt and is bounded by
+// maxAsyncRetryAttempts, as a function error is. FC's documentation once
+// retried 500 and 503 like throttling and now does not retry them at all;
+// counting them gives a passing fault its retries, while one that repeats
+// (a bootstrap that cannot start) fails within seconds, reaches onFailure
+// and can be redriven, instead of starting a sandbox every five minutes
+// until the event expires.
+func decide(err error, res *invoke.Result, attempt, maxAttempts int, age time.Duration, shuttingDown bool) action {
+	if err == nil {
+		if res.ErrorType != "" && attempt < maxAttempts {
+			return actRetry
+		}
+		return actFinish
+	}
+	e, isFC := fc.AsError(err)
+	throttled := isFC && e.Status == http.StatusTooManyRequests
+	switch {
+	case throttled && age < throttleRetryFor:
+		return actThrottle
+	case shuttingDown:
+		return actLeave
+	case isFC && e.Status == http.StatusNotFound:
+		return actDrop
+	case !throttled && attempt < maxAttempts:
+		return actRetry
+	}
+	return actFinish
+}
+
+// outcome is how a run ended: its result, and why it failed if it did.
+type outcome struct {
+	// res is the run's result; for a platform error, one carrying the FC
+	// error (status and JSON body) that destination records report.
+	res    *invoke.Result
+	failed bool
+	errMsg string // for the dead letter and the status record
+}
+
+// ended describes the run that returned res or err.
+func ended(err error, res *invoke.Result) outcome {
+	if err == nil {
+		if res.ErrorType == "" {
+			return outcome{res: res}
+		}
+		return outcome{res: res, failed: true, errMsg: errorMessage(res.Body, res.ErrorType)}
+	}
+	e, ok := fc.AsError(err)
+	if !ok {
+		e = fc.InternalError() // the cause is logged, not sent to a destination
+	}
+	body, _ := json.Marshal(e) // strings always encode
+	return outcome{res: &invoke.Result{StatusCode: e.Status, Body: body}, failed: true, errMsg: e.Code + ": " + e.Message}
+}
+
+// finish ends an invocation that ran runs times: its destination gets the
+// record, a failed one becomes a dead letter, its status record is final,
+// and its message is acknowledged.
+func (q *Queue) finish(ctx context.Context, msg jetstream.Msg, log *slog.Logger, pol policy, skey string, runs int, out outcome) {
+	h := msg.Headers()
+	id, svc, qual, fn := h.Get(hRequestID), h.Get(hService), h.Get(hQualifier), h.Get(hFunction)
+	res := out.res
+	dest, condition := pol.onSuccess, "Success"
+	if out.failed {
+		if res.ErrorType != "" {
+			log.Warn("async invocation failed after its retries", "attempts", runs, "error_type", res.ErrorType)
+		}
+		q.failed.Inc()
+		dest, condition = pol.onFailure, "RetriesExhausted"
+	}
+	// The destination gets the record before the invocation is acked:
+	// a crash in between sends it again rather than never (at least
+	// once, as the invocation itself).
+	destStatus := ""
+	if dest != "" {
+		err := q.deliver(ctx, dest, id+"/"+condition, q.destRecord(id, svc, qual, fn, condition, runs, msg.Data(), res))
+		switch {
+		case errors.Is(err, errBadDestination):
+			// Trying again cannot help (the destination function
+			// is gone, or the ARN is malformed), and each try would
+			// run the invocation once more.
+			log.Error("async destination refused; the record is dropped", "destination", dest, "err", err)
+			destStatus = fc.StatefulFailed
+		case err != nil:
+			log.Warn("async destination not reached; retrying the delivery", "destination", dest, "err", err)
+			msg.NakWithDelay(backoff(1))
+			return
+		default:
+			destStatus = fc.StatefulSucceeded
+		}
+	}
+	if out.failed {
+		if err := q.deadLetter(ctx, msg, ReasonRetriesExhausted, runs, out.errMsg); err != nil {
+			log.Warn("failed invocation not kept as a dead letter; trying again", "err", err)
+			msg.NakWithDelay(backoff(1))
+			return
+		}
+	}
+	if skey != "" {
+		status := fc.StatefulSucceeded
+		if out.failed {
+			status = fc.StatefulFailed
+		}
+		q.setFinal(ctx, skey, status, func(r *fc.StatefulAsyncInvocation) {
+			r.DurationMs = res.Duration.Milliseconds()
+			r.InstanceID = res.InstanceID
+			r.DestinationStatus = destStatus
+			if out.failed {
+				r.InvocationErrorMessage = out.errMsg
+			} else {
+				r.InvocationErrorMessage = ""
+				r.ReturnPayload = truncate(res.Body, maxReturnPayload)
+			}
+		})
+	}
+	if err := msg.DoubleAck(ctx); err != nil {
+		log.Warn("async ack failed; the invocation may run again", "err", err)
+	}
+	q.forget(ctx, id)
 }
 
 func throttleKey(id string) string { return "throttled." + id }
@@ -518,10 +623,13 @@ func attempts(meta *jetstream.MsgMetadata, h nats.Header) int {
 	return n
 }
 
-// backoff is the exponential retry delay: 1 s, 2 s, 4 s, ... up to 5 min.
+// backoff is the delay before retry number attempt (from 1): 1 s, 2 s,
+// 4 s, ... doubling up to 5 min (FC doubles from 1 s too; the cap keeps a
+// throttled invocation trying several times an hour within its 5 h).
+// attempt below 1 counts as 1.
 func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt-1, 9)
-	return min(max(d, time.Second), 5*time.Minute)
+	d := time.Second << min(max(attempt-1, 0), 9)
+	return min(d, 5*time.Minute)
 }
 
 // destinationRecord is what a destination receives, modelled on Lambda's
@@ -542,14 +650,11 @@ type destinationRecord struct {
 	ResponsePayload string `json:"responsePayload"`
 }
 
-func record(id, service, qualifier, function, condition string, count int, payload []byte, res *invoke.Result) []byte {
+func (q *Queue) destRecord(id, service, qualifier, function, condition string, count int, payload []byte, res *invoke.Result) []byte {
 	var r destinationRecord
-	r.Timestamp = time.Now().UTC().Format(time.RFC3339Nano)
-	if qualifier == "" {
-		qualifier = "LATEST"
-	}
+	r.Timestamp = q.now().UTC().Format(time.RFC3339Nano)
 	r.RequestContext.RequestID = id
-	r.RequestContext.FunctionARN = "services/" + service + "." + qualifier + "/functions/" + function
+	r.RequestContext.FunctionARN = q.functionARN(service, qualifier, function)
 	r.RequestContext.Condition = condition
 	r.RequestContext.ApproximateInvokeCount = count
 	r.RequestPayload = string(payload)
@@ -558,6 +663,20 @@ func record(id, service, qualifier, function, condition string, count int, paylo
 	r.ResponsePayload = string(res.Body)
 	b, _ := json.Marshal(r) // strings and ints always encode
 	return b
+}
+
+// functionARN is FC's ARN of a function qualifier, the form destinations
+// are configured with: acs:fc:<region>:<accountId>:services/<service>.<qualifier>/functions/<function>.
+// The qualifier is the one the invocation asked for (an alias stays an
+// alias), LATEST when none.
+func (q *Queue) functionARN(service, qualifier, function string) string {
+	account := q.opts.AccountID
+	if account == "" {
+		if a, ok := q.opts.Store.Account(); ok {
+			account = a.AccountID
+		}
+	}
+	return "acs:fc:" + q.opts.Region + ":" + account + ":services/" + service + "." + qualifierOrLatest(qualifier) + "/functions/" + function
 }
 
 // deliver sends a destination record: to a function (FC's ARN,

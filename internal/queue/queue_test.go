@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +209,7 @@ func TestQueueDestinations(t *testing.T) {
 	})
 	ok, failed := records("okdest")[0], records("faildest")[0]
 	if ok.RequestContext.RequestID != okID || ok.RequestContext.Condition != "Success" || ok.RequestPayload != "hello" ||
-		ok.ResponsePayload != "ok" || ok.RequestContext.FunctionArn != "services/q.LATEST/functions/rec" {
+		ok.ResponsePayload != "ok" || ok.RequestContext.FunctionArn != arn("rec") {
 		t.Errorf("onSuccess record = %+v", ok)
 	}
 	if failed.RequestContext.RequestID != failID || failed.RequestContext.Condition != "RetriesExhausted" ||
@@ -319,5 +322,292 @@ func TestQueueDestinationGone(t *testing.T) {
 	waitQueueEmpty(t, nc)
 	if got := seen(t, n.URL); strings.Join(got, ",") != "once:0" {
 		t.Errorf("the function ran %q, want once (once:0)", got)
+	}
+}
+
+// deadLettersOf lists the dead letters of q/<function>.
+func deadLettersOf(t *testing.T, c *client.Client, function string) []fc.DeadLetter {
+	t.Helper()
+	l, err := c.ListDeadLetters(t.Context(), client.DeadLetterQuery{Service: "q", Function: function})
+	if err != nil {
+		t.Fatalf("list dead letters: %v", err)
+	}
+	return l.DeadLetters
+}
+
+// Without an async config an invocation is retried 3 times
+// (maxAsyncRetryAttempts' default), each run told its retry count.
+func TestQueueDefaultRetries(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, nil)
+	deploy(t, n.Client)
+	invokeAsync(t, n.Client, "fail", nil)
+	// The dead letter is stored after the last run: once it is there,
+	// every run has been recorded.
+	var dls []fc.DeadLetter
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if dls = deadLettersOf(t, n.Client, "rec"); len(dls) == 0 {
+			return errors.New("no dead letter yet")
+		}
+		return nil
+	})
+	if len(dls) != 1 || dls[0].Reason != "RetriesExhausted" || dls[0].Attempts != 4 {
+		t.Errorf("dead letters = %+v, want one RetriesExhausted after 4 attempts", dls)
+	}
+	if got, want := strings.Join(seen(t, n.URL), ","), "fail:0,fail:1,fail:2,fail:3"; got != want {
+		t.Errorf("recorder saw %q, want %q", got, want)
+	}
+}
+
+// metric returns the sum of a Prometheus counter's series that carry
+// every one of labels, read from the node's /metrics.
+func metric(t *testing.T, url, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, m := range regexp.MustCompile(`(?m)^`+name+`\{([^}]*)\} (\S+)$`).FindAllStringSubmatch(string(body), -1) {
+		all := true
+		for _, l := range labels {
+			all = all && strings.Contains(m[1], l)
+		}
+		if all {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+// Throttled deliveries are not attempts: an invocation throttled several
+// times still runs with x-fc-retry-count 0 once the throttling ends.
+func TestQueueThrottledRunsAreNotAttempts(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, nil)
+	c, ctx := n.Client, t.Context()
+	deploy(t, c)
+	// One call per 100 s: once a call used the token, every other one is
+	// throttled (429) until the limit is lifted. Sync calls until one is
+	// refused show the limit is in force on the node.
+	if _, _, err := c.PutLimits(ctx, "q", "rec", &fc.Limits{InvocationsPerSecond: 0.01}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		_, err := c.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/q/functions/rec/invocations", Body: []byte("sync")}, nil)
+		if e, ok := errors.AsType[*client.Error](err); ok && e.Status == http.StatusTooManyRequests {
+			return nil
+		}
+		return fmt.Errorf("sync call = %v, want 429 once the limit is in force", err)
+	})
+	before := metric(t, n.URL, "openfc_throttles_total", `function="rec"`)
+	invokeAsync(t, c, "throttled", nil)
+	// Deliveries 1 s, then 2 s apart: wait for three throttles.
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if v := metric(t, n.URL, "openfc_throttles_total", `function="rec"`) - before; v < 3 {
+			return fmt.Errorf("%v throttles of the async call, want 3", v)
+		}
+		return nil
+	})
+	if _, err := c.DeleteLimits(ctx, "q", "rec"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		// Read through the trigger, which is throttled too until the
+		// node drops the limit.
+		resp, err := http.Get(n.URL + "/2016-08-15/proxy/q/rec/")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("recorder = %d %s", resp.StatusCode, b)
+		}
+		var async []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "throttled:") {
+				async = append(async, line)
+			}
+		}
+		if got := strings.Join(async, ","); got != "throttled:0" {
+			return fmt.Errorf("recorder saw the async call as %q, want throttled:0 (one run, not a retry)", got)
+		}
+		return nil
+	})
+}
+
+// A platform error (here a bootstrap that exits at once, so no instance
+// starts) counts as an attempt: after maxAsyncRetryAttempts the
+// invocation fails, reaching its onFailure destination and the dead
+// letters, instead of being retried until its event age expires.
+func TestQueuePlatformErrorsAreAttempts(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, func(c *config.Config) { c.NATS.Listen = "127.0.0.1:0" })
+	c, ctx := n.Client, t.Context()
+	nc, err := nats.Connect(n.App.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	got := make(chan *nats.Msg, 4)
+	sub, err := nc.ChanSubscribe("results.broken", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	nc.Flush()
+	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateFunction(ctx, "q", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "broken", Runtime: "custom", Handler: "x"},
+		Code:     &fc.Code{ZipFile: testenv.Zip(t, map[string]string{"bootstrap!": "#!/bin/sh\nexit 3\n"})},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	one := int64(1)
+	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q/functions/broken/async-invoke-config",
+		Body: fc.AsyncConfig{MaxAsyncRetryAttempts: &one, DestinationConfig: &fc.DestinationConfig{
+			OnFailure: &fc.Destination{Destination: "nats:results.broken"}}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/q/functions/broken/invocations",
+		Body: []byte("x"), Header: http.Header{"X-Fc-Invocation-Type": {"Async"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		var rec struct {
+			RequestContext struct {
+				RequestID, Condition   string
+				ApproximateInvokeCount int
+			}
+			ResponseContext struct{ StatusCode int }
+			ResponsePayload string
+		}
+		if err := json.Unmarshal(m.Data, &rec); err != nil || rec.RequestContext.RequestID != r.RequestID ||
+			rec.RequestContext.Condition != "RetriesExhausted" || rec.RequestContext.ApproximateInvokeCount != 2 ||
+			rec.ResponseContext.StatusCode != http.StatusBadGateway || !strings.Contains(rec.ResponsePayload, "FunctionNotStarted") {
+			t.Errorf("onFailure got %s (%v), want the failure record of %s after 2 attempts, with the 502", m.Data, err, r.RequestID)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no onFailure record within 60 s: the platform error is retried without bound")
+	}
+	dls := deadLettersOf(t, c, "broken")
+	if len(dls) != 1 || dls[0].Reason != "RetriesExhausted" || dls[0].Attempts != 2 || !strings.Contains(dls[0].ErrorMessage, "FunctionNotStarted") {
+		t.Errorf("dead letters = %+v, want one RetriesExhausted after 2 attempts (FunctionNotStarted)", dls)
+	}
+}
+
+// versionedRuntime answers every event with "<tag> <event>", tag baked
+// into the code, so a result tells which version's code ran.
+const versionedRuntime = `#!/usr/bin/python3
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('content-length') or 0))
+        out = b'TAG ' + body
+        self.send_response(200); self.send_header('content-length', str(len(out))); self.end_headers(); self.wfile.write(out)
+http.server.ThreadingHTTPServer(('0.0.0.0', 9000), H).serve_forever()
+`
+
+// An async call through an alias or a version ID runs that version's code,
+// and its records name the qualifier it was made with.
+func TestQueueQualifiers(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, func(c *config.Config) { c.NATS.Listen = "127.0.0.1:0" })
+	c, ctx := n.Client, t.Context()
+	code := func(tag string) *fc.Code {
+		return &fc.Code{ZipFile: testenv.Zip(t, map[string]string{"bootstrap!": strings.Replace(versionedRuntime, "TAG", tag, 1)})}
+	}
+	if _, _, err := c.CreateService(ctx, &fc.Service{ServiceName: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateFunction(ctx, "q", &fc.FunctionInput{
+		Function: fc.Function{FunctionName: "ver", Runtime: "custom", Handler: "x"}, Code: code("v1"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := c.PublishVersion(ctx, "q", "first", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.UpdateFunction(ctx, "q", "ver", map[string]any{"code": code("v2")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateAlias(ctx, "q", &fc.Alias{AliasName: "prod", VersionID: v.VersionID}); err != nil {
+		t.Fatal(err)
+	}
+	// The alias's async config sends its successes to a NATS subject.
+	nc, err := nats.Connect(n.App.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	got := make(chan *nats.Msg, 4)
+	sub, err := nc.ChanSubscribe("results.prod", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	nc.Flush()
+	if _, err := c.Do(ctx, client.Request{Method: "PUT", Path: "/2016-08-15/services/q.prod/functions/ver/async-invoke-config",
+		Body: fc.AsyncConfig{DestinationConfig: &fc.DestinationConfig{OnSuccess: &fc.Destination{Destination: "nats:results.prod"}}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Task mode (a stateful ID) keeps a record of each call to read.
+	call := func(qualifier, id string) string {
+		r, err := c.Do(ctx, client.Request{Method: "POST", Path: "/2016-08-15/services/q." + qualifier + "/functions/ver/invocations",
+			Body: []byte(id), Header: http.Header{"X-Fc-Invocation-Type": {"Async"}, "X-Fc-Stateful-Async-Invocation-Id": {id}}}, nil)
+		if err != nil || r.Status != http.StatusAccepted {
+			t.Fatalf("async call through %s = %v, want 202", qualifier, err)
+		}
+		return r.RequestID
+	}
+	aliasReq := call("prod", "via-alias")
+	call(v.VersionID, "via-version")
+	call("LATEST", "via-latest")
+	for _, tt := range []struct{ id, qualifier, result string }{
+		{"via-alias", "prod", "v1 via-alias"},
+		{"via-version", v.VersionID, "v1 via-version"},
+		{"via-latest", "LATEST", "v2 via-latest"},
+	} {
+		var inv *fc.StatefulAsyncInvocation
+		testenv.Eventually(t, 60*time.Second, func() error {
+			var err error
+			if inv, _, err = c.GetStatefulAsyncInvocation(ctx, "q", "", "ver", tt.id); err != nil {
+				return err
+			}
+			if inv.Status != fc.StatefulSucceeded {
+				return fmt.Errorf("invocation %s is %s", tt.id, inv.Status)
+			}
+			return nil
+		})
+		if inv.Qualifier != tt.qualifier || inv.ReturnPayload != tt.result {
+			t.Errorf("invocation %s: qualifier %q, result %q; want %q, %q", tt.id, inv.Qualifier, inv.ReturnPayload, tt.qualifier, tt.result)
+		}
+	}
+	select {
+	case m := <-got:
+		var rec struct {
+			RequestContext  struct{ RequestID, FunctionArn, Condition string }
+			ResponsePayload string
+		}
+		want := "acs:fc:local:" + n.Creds.AccountID + ":services/q.prod/functions/ver"
+		if err := json.Unmarshal(m.Data, &rec); err != nil || rec.RequestContext.RequestID != aliasReq ||
+			rec.RequestContext.FunctionArn != want || rec.ResponsePayload != "v1 via-alias" {
+			t.Errorf("the alias's onSuccess got %s (%v), want the record of %s from %s with v1's result", m.Data, err, aliasReq, want)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no record on the alias's onSuccess destination within 60 s")
 	}
 }
