@@ -180,7 +180,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.invoker.Store(invoker)
 	invoker.ApplyLimits()
 	a.queue = queue.New(queue.Options{JS: a.broker.JS, State: a.broker.Async, Store: a.store, Invoker: invoker,
-		Registerer: a.registry, Logger: a.logger})
+		Registerer: a.registry, Logger: a.logger, Region: a.cfg.Region, AccountID: a.creds.AccountID})
 	if err := a.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start async queue: %w", err)
 	}
