@@ -50,7 +50,7 @@ type StoreOptions struct {
 //
 // Add never blocks: lines go into a bounded buffer that one goroutine
 // publishes asynchronously in batches, so a function flooding its output
-// costs the invocation path at most a failed channel send per line. Query
+// costs the invocation path at most a short locked append per line. Query
 // and Follow read the stream through short-lived consumers filtered by
 // subject (openfc.logs.<service>.<function>.<bucket>, see Subject), so one
 // request's lines are read from its bucket alone, found through the
@@ -58,16 +58,23 @@ type StoreOptions struct {
 type Store struct {
 	js      jetstream.JetStream
 	nc      *nats.Conn
-	ch      chan Record
 	dropped prometheus.Counter
 	// droppedN mirrors dropped for Dropped.
 	droppedN atomic.Int64
 	logger   *slog.Logger
+	max      int // lines the buffer holds
 
-	// mu guards closed, so Add never sends on a closed channel.
-	mu     sync.RWMutex
+	// mu guards lines, bytes and closed. The publisher swaps lines out
+	// once per window: a line costs Add a locked append, and the
+	// publisher one wake-up per window rather than one per line (a
+	// channel receive per line woke it about three times per warm call).
+	mu     sync.Mutex
+	lines  []Record
+	spare  []Record // the publisher's previous slice, reused
+	bytes  int      // message bytes in lines, to end a window early
 	closed bool
 
+	wake chan struct{} // 1-buffered: the first line of an empty buffer, a full window, or Shutdown
 	done chan struct{} // closed when the publisher goroutine returned
 }
 
@@ -84,7 +91,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 	if n <= 0 {
 		n = 16384
 	}
-	s := &Store{ch: make(chan Record, n), logger: l.With("component", "fnlog"), done: make(chan struct{})}
+	s := &Store{max: n, logger: l.With("component", "fnlog"), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.dropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "openfc_function_log_lines_dropped_total",
 		Help: "Function log lines not stored: the publish buffer was full or JetStream refused them.",
@@ -120,16 +127,27 @@ func (s *Store) Start() {
 // full the line is dropped and counted. Safe for concurrent use, also
 // after Shutdown (lines are then dropped).
 func (s *Store) Add(r Record) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
+	s.mu.Lock()
+	if s.closed || len(s.lines) >= s.max {
+		s.mu.Unlock()
 		s.drop()
 		return
 	}
+	s.lines = append(s.lines, r)
+	s.bytes += len(r.Message)
+	wake := len(s.lines) == 1 || s.bytes >= maxWindow && s.bytes-len(r.Message) < maxWindow
+	s.mu.Unlock()
+	if wake {
+		s.signal()
+	}
+}
+
+// signal wakes the publisher without blocking (a wake-up already pending
+// will do).
+func (s *Store) signal() {
 	select {
-	case s.ch <- r:
+	case s.wake <- struct{}{}:
 	default:
-		s.drop()
 	}
 }
 
@@ -185,34 +203,56 @@ type batch struct {
 	lastMsg *pending
 }
 
+// publish runs the windows: it sleeps until a first line arrives, lets
+// lines gather for linger (less when the window fills or the store shuts
+// down), then takes them all and publishes them grouped by bucket.
 func (s *Store) publish() {
 	defer close(s.done)
 	b := &batch{msgs: make(map[bucketKey]*pending), subjects: make(map[bucketKey]string)}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		r, ok := <-s.ch
-		if !ok {
-			return
-		}
-		s.add(b, r)
-		timer.Reset(linger)
-	collect:
-		for b.size < maxWindow {
+		<-s.wake
+		if !s.takeable() {
+			timer.Reset(linger)
 			select {
-			case r, ok := <-s.ch:
-				if !ok {
-					s.flush(b)
-					return
-				}
-				s.add(b, r)
 			case <-timer.C:
-				break collect
+			case <-s.wake: // the window is full, or Shutdown
+				timer.Stop()
 			}
 		}
-		timer.Stop()
+		s.mu.Lock()
+		lines := s.lines
+		s.lines, s.spare = s.spare[:0], nil
+		s.bytes = 0
+		closed := s.closed
+		s.mu.Unlock()
+		for i := range lines {
+			s.add(b, lines[i])
+			if b.size >= maxWindow {
+				s.flush(b)
+			}
+		}
 		s.flush(b)
+		clear(lines) // let the messages' strings go
+		s.mu.Lock()
+		if s.spare == nil && cap(lines) <= 4*s.max {
+			s.spare = lines[:0]
+		}
+		s.mu.Unlock()
+		if closed {
+			return
+		}
 	}
+}
+
+// takeable reports whether the publisher should take the lines at once,
+// without waiting for the window: the window is full or the store is
+// shutting down.
+func (s *Store) takeable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed || s.bytes >= maxWindow
 }
 
 // add appends r to its bucket's message.
@@ -295,11 +335,9 @@ func (s *Store) dropLines(data []byte) {
 // closes.
 func (s *Store) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.ch)
-	}
+	s.closed = true
 	s.mu.Unlock()
+	s.signal()
 	select {
 	case <-s.done:
 	case <-ctx.Done():
