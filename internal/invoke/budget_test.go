@@ -3,6 +3,9 @@ package invoke_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +86,49 @@ func TestMemoryBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	if got.status != 429 || !strings.Contains(got.body, "ResourceThrottled") {
 		t.Errorf("invoke a while the budget is held by busy instances = %d %q, want 429 ResourceThrottled", got.status, got.body)
+	}
+}
+
+// TestInstanceQuotaEvictsIdle: on a node whose instance quota is full of
+// idle instances, a new function's call evicts the least recently used
+// one, also when it takes a pre-started generic instance (whose memory is
+// charged already, so only the quota is short).
+func TestInstanceQuotaEvictsIdle(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, func(c *config.Config) {
+		c.Instances.MaxInstances = 2
+		c.Instances.Prewarm = 1
+	})
+	c := n.Client
+	if _, _, err := c.CreateService(t.Context(), &fc.Service{ServiceName: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	src := map[string]string{"index.py": "def handler(event, context):\n    return context.function.name\n"}
+	for _, name := range []string{"a", "b", "c"} {
+		createFunction(t, c, "demo", fc.Function{FunctionName: name, Runtime: "python3", Handler: "index.handler", MemorySize: 128}, src)
+	}
+	prestarted := regexp.MustCompile(`(?m)^openfc_instances_prestarted 1$`)
+	for i, fn := range []string{"a", "b", "c"} {
+		if i > 0 {
+			// The first python3 start asked for a generic instance to be
+			// kept ready: wait for it, so that b and c each take one.
+			testenv.Eventually(t, 30*time.Second, func() error {
+				resp, err := http.Get(n.URL + "/metrics")
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if !prestarted.Match(body) {
+					return fmt.Errorf("no pre-started python3 instance ready yet")
+				}
+				return nil
+			})
+		}
+		// c's call finds the quota (2) held by a's and b's idle instances.
+		got := invoke(t, c, "demo", "", fn, "x", nil)
+		if got.status != 200 || got.body != fn {
+			t.Fatalf("invoke %s = %d %q, want success (c's after evicting a's idle instance)", fn, got.status, got.body)
+		}
 	}
 }

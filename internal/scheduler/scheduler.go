@@ -330,7 +330,7 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 	}
 	if inst := s.takeGeneric(spec, rt); inst != nil {
 		// Its memory is reserved already; only the quota is charged.
-		if err := s.reserveQuota(); err != nil {
+		if err := s.reserve(spec, 0); err != nil {
 			s.unreserveMemory(spec.MemoryBytes)
 			stopQuietly(inst)
 			return nil, err
@@ -344,7 +344,7 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 		s.limitCPU(inst)
 		return inst, nil
 	}
-	if err := s.reserve(spec); err != nil {
+	if err := s.reserve(spec, spec.MemoryBytes); err != nil {
 		return nil, err
 	}
 	inst, err := s.startInstance(ctx, spec, false)
@@ -357,13 +357,19 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 	return inst, nil
 }
 
-func (s *Scheduler) reserve(spec *Spec) error {
+// reserve charges mem bytes of the memory budget (0 for a generic
+// instance, whose memory was charged when it was started) and one
+// instance of the quota, evicting the least recently used idle instances
+// while either is short. Both the memory budget and the quota evict: a
+// node full of idle instances must still start provisioned or busy
+// functions' instances.
+func (s *Scheduler) reserve(spec *Spec, mem int64) error {
 	for {
 		s.mu.Lock()
-		fitsMem := s.budget == 0 || s.used+spec.MemoryBytes <= s.budget
+		fitsMem := mem == 0 || s.budget == 0 || s.used+mem <= s.budget
 		fitsQuota := s.live < s.maxInstances
 		if fitsMem && fitsQuota {
-			s.used += spec.MemoryBytes
+			s.used += mem
 			s.live++
 			s.mu.Unlock()
 			return nil
@@ -379,18 +385,18 @@ func (s *Scheduler) reserve(spec *Spec) error {
 		s.logger.Warn("evicted an idle instance to make room", "function", spec.functionKey())
 		// The evicted instance gives its memory back when it has stopped;
 		// wait for that rather than overcommitting.
-		if err := s.waitReleased(spec); err != nil {
+		if err := s.waitReleased(mem); err != nil {
 			return err
 		}
 	}
 }
 
 // waitReleased waits briefly for an evicted instance's budget to return.
-func (s *Scheduler) waitReleased(spec *Spec) error {
+func (s *Scheduler) waitReleased(mem int64) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
-		ok := (s.budget == 0 || s.used+spec.MemoryBytes <= s.budget) && s.live < s.maxInstances
+		ok := (mem == 0 || s.budget == 0 || s.used+mem <= s.budget) && s.live < s.maxInstances
 		s.mu.Unlock()
 		if ok {
 			return nil
@@ -423,16 +429,6 @@ func (s *Scheduler) lruIdleLocked(except string) *pool.Pool {
 		return own
 	}
 	return best
-}
-
-func (s *Scheduler) reserveQuota() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.live >= s.maxInstances {
-		return fmt.Errorf("%w: the instance quota (%d) is used by busy instances", ErrNoCapacity, s.maxInstances)
-	}
-	s.live++
-	return nil
 }
 
 func (s *Scheduler) unreserveMemory(mem int64) {
