@@ -112,6 +112,12 @@ type Provisioner struct {
 	reload chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// warned holds, per config, the error last logged for it, so that a
+	// config that cannot be applied is logged when its error changes,
+	// not at every pass (apply runs every 10 s while instances are
+	// short). Only apply's goroutine uses it.
+	warned map[string]string
 }
 
 // NewProvisioner returns a Provisioner; Start runs it.
@@ -119,7 +125,8 @@ func NewProvisioner(iv *Invoker, st *store.Store, logger *slog.Logger) *Provisio
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Provisioner{iv: iv, store: st, logger: logger.With("component", "invoke"), reload: make(chan struct{}, 1)}
+	return &Provisioner{iv: iv, store: st, logger: logger.With("component", "invoke"), reload: make(chan struct{}, 1),
+		warned: map[string]string{}}
 }
 
 // Changed asks for the configs to be applied again; it never blocks.
@@ -177,10 +184,21 @@ func (p *Provisioner) apply(now time.Time) time.Time {
 			} else {
 				p.iv.provErrs.Delete(key)
 			}
-			if spec, err := p.iv.provision(svc, q, fn, pl.target); err != nil {
-				p.logger.Warn("provision config not applied", "service", svc, "qualifier", q, "function", fn, "err", err)
-			} else if pl.target > 0 {
-				keep = append(keep, spec)
+			spec, err := p.iv.provision(svc, q, fn, pl.target)
+			switch {
+			case err != nil && pl.target == 0:
+				// Nothing to keep for a function that is gone.
+				delete(p.warned, key)
+			case err != nil:
+				if p.warned[key] != err.Error() {
+					p.warned[key] = err.Error()
+					p.logger.Warn("provision config not applied", "service", svc, "qualifier", q, "function", fn, "err", err)
+				}
+			default:
+				delete(p.warned, key)
+				if pl.target > 0 {
+					keep = append(keep, spec)
+				}
 			}
 			// Instances that failed to start are started again later.
 			if p.iv.ProvisionCurrent(svc, q, fn) < pl.target {
@@ -195,6 +213,11 @@ func (p *Provisioner) apply(now time.Time) time.Time {
 		page.NextToken = next
 	}
 	p.iv.sched.KeepProvisioned(keep)
+	for k := range p.warned {
+		if !seen[k] {
+			delete(p.warned, k)
+		}
+	}
 	p.iv.provErrs.Range(func(k, _ any) bool {
 		if !seen[k.(string)] {
 			p.iv.provErrs.Delete(k)
