@@ -103,6 +103,11 @@ Flags:
 			return fmt.Errorf("on-demand baseline of the provisioning: %w", err)
 		}
 		rep.ProvisionBaselineMS = st[0].Max
+		// A new revision drains the baseline's idle instances, so that they
+		// do not hold the node's quota in the next run's measurement.
+		if _, _, err := b.c.UpdateFunction(ctx, service, "scale-python3", map[string]any{"environmentVariables": map[string]string{"R": "released"}}, ""); err != nil {
+			return fmt.Errorf("release the on-demand baseline's instances: %w", err)
+		}
 	}
 	if rep.Neighbour, err = b.flowNeighbour(ctx, *limit, *floodRate, *duration); err != nil {
 		return err
