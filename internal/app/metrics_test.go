@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,22 +13,6 @@ import (
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/testenv"
 )
-
-// scrape returns the node's /metrics text (Prometheus format, no
-// signature).
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(body)
-}
 
 // lacking returns the wanted lines the metrics text does not contain.
 func lacking(text string, want []string) error {
@@ -117,7 +100,7 @@ func TestMetrics(t *testing.T) {
 		held <- st
 	}()
 	testenv.Eventually(t, 20*time.Second, func() error {
-		return lacking(scrape(t, n.URL), []string{
+		return lacking(testenv.Scrape(t, n.URL), []string{
 			`openfc_instances_by_state{state="busy"} 1`,
 			"openfc_instance_slots 3", // one slot each for f, h and t; broken never started
 			"openfc_instance_slot_utilization 0.333",
@@ -130,7 +113,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("held call = %d, want 200", st)
 	}
 
-	text := scrape(t, n.URL)
+	text := testenv.Scrape(t, n.URL)
 	if err := lacking(text, []string{
 		`openfc_invocations_total{function="f",outcome="success",qualifier="LATEST",service="m",trigger="api"} 3`,
 		`openfc_invocations_total{function="f",outcome="UnhandledInvocationError",qualifier="LATEST",service="m",trigger="api"} 1`,

@@ -3,9 +3,6 @@ package invoke_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -107,19 +104,12 @@ func TestInstanceQuotaEvictsIdle(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		createFunction(t, c, "demo", fc.Function{FunctionName: name, Runtime: "python3", Handler: "index.handler", MemorySize: 128}, src)
 	}
-	prestarted := regexp.MustCompile(`(?m)^openfc_instances_prestarted 1$`)
 	for i, fn := range []string{"a", "b", "c"} {
 		if i > 0 {
 			// The first python3 start asked for a generic instance to be
 			// kept ready: wait for it, so that b and c each take one.
 			testenv.Eventually(t, 30*time.Second, func() error {
-				resp, err := http.Get(n.URL + "/metrics")
-				if err != nil {
-					return err
-				}
-				defer resp.Body.Close()
-				body, _ := io.ReadAll(resp.Body)
-				if !prestarted.Match(body) {
+				if testenv.Metric(t, n.URL, "openfc_instances_prestarted") != 1 {
 					return fmt.Errorf("no pre-started python3 instance ready yet")
 				}
 				return nil

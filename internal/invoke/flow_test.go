@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,34 +21,6 @@ func putLimits(t *testing.T, c *client.Client, service, function string, l fc.Li
 	if _, _, err := c.PutLimits(t.Context(), service, function, &l); err != nil {
 		t.Fatalf("put limits %s/%s: %v", service, function, err)
 	}
-}
-
-// metric returns the sum of a Prometheus counter's series that carry
-// every one of labels, read from the node's /metrics.
-func metric(t *testing.T, url, name string, labels ...string) float64 {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`(?m)^` + name + `\{([^}]*)\} (\S+)$`)
-	sum := 0.0
-	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
-		all := true
-		for _, l := range labels {
-			all = all && strings.Contains(m[1], l)
-		}
-		if all {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			sum += v
-		}
-	}
-	return sum
 }
 
 // TestFlowThrottleCodes: each limit refuses with FC's 429 code, sync
@@ -126,7 +95,7 @@ func TestFlowThrottleCodes(t *testing.T) {
 		t.Fatalf("async call = %d %s, want 202", got.status, got.body)
 	}
 	testenv.Eventually(t, 30*time.Second, func() error {
-		if v := metric(t, n.URL, "openfc_throttles_total", `function="conc"`); v < 4 {
+		if v := testenv.Metric(t, n.URL, "openfc_throttles_total", `function="conc"`); v < 4 {
 			return fmt.Errorf("%v throttles of conc, want the async call's too", v)
 		}
 		return nil
@@ -134,7 +103,7 @@ func TestFlowThrottleCodes(t *testing.T) {
 	cancel()
 	<-held
 	testenv.Eventually(t, 60*time.Second, func() error {
-		if v := metric(t, n.URL, "openfc_invocations_total", `function="conc"`, `trigger="async"`, `outcome="success"`); v != 1 {
+		if v := testenv.Metric(t, n.URL, "openfc_invocations_total", `function="conc"`, `trigger="async"`, `outcome="success"`); v != 1 {
 			return fmt.Errorf("%v successful async runs of conc, want 1", v)
 		}
 		return nil

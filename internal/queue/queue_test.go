@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -359,33 +357,6 @@ func TestQueueDefaultRetries(t *testing.T) {
 	}
 }
 
-// metric returns the sum of a Prometheus counter's series that carry
-// every one of labels, read from the node's /metrics.
-func metric(t *testing.T, url, name string, labels ...string) float64 {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, m := range regexp.MustCompile(`(?m)^`+name+`\{([^}]*)\} (\S+)$`).FindAllStringSubmatch(string(body), -1) {
-		all := true
-		for _, l := range labels {
-			all = all && strings.Contains(m[1], l)
-		}
-		if all {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			sum += v
-		}
-	}
-	return sum
-}
-
 // Throttled deliveries are not attempts: an invocation throttled several
 // times still runs with x-fc-retry-count 0 once the throttling ends.
 func TestQueueThrottledRunsAreNotAttempts(t *testing.T) {
@@ -406,11 +377,11 @@ func TestQueueThrottledRunsAreNotAttempts(t *testing.T) {
 		}
 		return fmt.Errorf("sync call = %v, want 429 once the limit is in force", err)
 	})
-	before := metric(t, n.URL, "openfc_throttles_total", `function="rec"`)
+	before := testenv.Metric(t, n.URL, "openfc_throttles_total", `function="rec"`)
 	invokeAsync(t, c, "throttled", nil)
 	// Deliveries 1 s, then 2 s apart: wait for three throttles.
 	testenv.Eventually(t, 60*time.Second, func() error {
-		if v := metric(t, n.URL, "openfc_throttles_total", `function="rec"`) - before; v < 3 {
+		if v := testenv.Metric(t, n.URL, "openfc_throttles_total", `function="rec"`) - before; v < 3 {
 			return fmt.Errorf("%v throttles of the async call, want 3", v)
 		}
 		return nil
