@@ -88,6 +88,11 @@ func TestDeadLetters(t *testing.T) {
 
 	_, err = c.RedriveDeadLetters(t.Context(), client.DeadLetterQuery{})
 	wantFCError(t, "redrive without a selection", err, http.StatusBadRequest, fc.CodeInvalidArgument)
+	_, err = c.PurgeDeadLetters(t.Context(), client.DeadLetterQuery{})
+	wantFCError(t, "purge without a selection", err, http.StatusBadRequest, fc.CodeInvalidArgument)
+	if got := deadLetters(t, c); len(got) != 2 {
+		t.Errorf("a refused purge left %d dead letters, want 2", len(got))
+	}
 	_, err = c.PurgeDeadLetters(t.Context(), client.DeadLetterQuery{IDs: []uint64{999999}})
 	wantFCError(t, "purge an unknown dead letter", err, http.StatusNotFound, "DeadLetterNotFound")
 	if n, err := c.PurgeDeadLetters(t.Context(), client.DeadLetterQuery{Service: "q"}); err != nil || n != 2 {
