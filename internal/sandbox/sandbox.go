@@ -122,8 +122,8 @@ type Spec struct {
 	// Deferred starts the sandbox without its program: namespaces, limits
 	// and mounts are set up, and the instance waits until Exec (of the
 	// Execer the instance then is) names the program; Path, Args, Env and
-	// Dir must be empty. Until Exec, Dial finds nothing listening, and Stop
-	// ends the instance at once. A driver that cannot defer returns
+	// Dir must be empty. Until Exec, Dial fails, and Stop ends the instance
+	// at once. A driver that cannot defer returns
 	// ErrUnsupported.
 	Deferred bool
 }

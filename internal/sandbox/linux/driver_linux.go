@@ -669,9 +669,7 @@ func (in *instance) await(ctx context.Context, want byte) error {
 	case r := <-in.reports:
 		if r.kind == want {
 			if want == repRunning {
-				in.mu.Lock()
-				in.running = true
-				in.mu.Unlock()
+				in.running.Store(true)
 			}
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -43,10 +44,11 @@ type instance struct {
 	reports chan report   // from supervise: set up (deferred), then running or why not
 	dir     string        // Spec.Dir with its default: a deferred program's default
 
-	// mu guards stopped, running, progW, exit and cleanupErr.
+	running atomic.Bool // the runtime has been exec'ed
+
+	// mu guards stopped, progW, exit and cleanupErr.
 	mu         sync.Mutex
 	stopped    bool
-	running    bool     // the runtime has been exec'ed
 	progW      *os.File // deferred: where Exec writes the program, nil once written
 	exit       sandbox.Exit
 	cleanupErr error
@@ -81,7 +83,7 @@ func (in *instance) Stop(ctx context.Context) error {
 	}
 	in.stopped = true
 	sig := syscall.SIGTERM
-	if !in.running {
+	if !in.running.Load() {
 		// A deferred instance whose program never ran: nothing to end
 		// gracefully, and its init, waiting with no signal handler, would
 		// ignore SIGTERM.
@@ -127,6 +129,11 @@ func (in *instance) Dial(ctx context.Context) (net.Conn, error) {
 	case <-in.done:
 		return nil, fmt.Errorf("dial instance %s: %w", in.id, sandbox.ErrNotRunning)
 	default:
+	}
+	if !in.running.Load() {
+		// A deferred instance before Exec: nothing can listen yet (and a
+		// rootless init, waiting for its program, serves no sockets).
+		return nil, fmt.Errorf("dial instance %s: program not started: %w", in.id, syscall.ECONNREFUSED)
 	}
 	network, address, err := sandbox.SplitAddr(in.addr)
 	if err != nil {
