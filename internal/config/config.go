@@ -81,8 +81,10 @@ type Instances struct {
 	// PATH, which may be a slow version-manager shim).
 	Python string `yaml:"python"`
 	Node   string `yaml:"node"`
-	// Prewarm is how many pre-started generic instances to keep ready per
-	// runtime and memory size in use (default 2; -1 disables them).
+	// Prewarm is how many pre-started generic instances (python, nodejs)
+	// or prepared sandboxes (custom, go1: the runtime is exec'ed on
+	// demand) to keep ready per runtime and memory size in use (default
+	// 2; -1 disables them).
 	Prewarm int `yaml:"prewarm"`
 	// CPULimit is none (default: CPU shares only, idle CPU usable by
 	// anyone) or strict (also a hard quota of one CPU per 2 GB of memory,
@@ -213,7 +215,7 @@ func FlagSet(c *Config) *pflag.FlagSet {
 	fs.DurationVar(&c.Instances.MaxLifetime, "max-instance-lifetime", c.Instances.MaxLifetime, "age at which an instance is replaced [OPENFC_MAX_INSTANCE_LIFETIME]")
 	fs.StringVar(&c.Instances.Python, "python", c.Instances.Python, "Python 3 `interpreter` of the python runtimes [OPENFC_PYTHON]")
 	fs.StringVar(&c.Instances.Node, "node", c.Instances.Node, "Node.js `interpreter` of the nodejs runtimes [OPENFC_NODE]")
-	fs.IntVar(&c.Instances.Prewarm, "prewarm", c.Instances.Prewarm, "pre-started generic instances per runtime and memory size (-1: none) [OPENFC_PREWARM]")
+	fs.IntVar(&c.Instances.Prewarm, "prewarm", c.Instances.Prewarm, "pre-started instances (python, nodejs) or prepared sandboxes (custom, go1) per runtime and memory size (-1: none) [OPENFC_PREWARM]")
 	fs.StringVar(&c.Instances.CPULimit, "cpu-limit", c.Instances.CPULimit, "none (CPU shares only) or strict (also one CPU per 2 GB of memory, once started) [OPENFC_CPU_LIMIT]")
 	fs.StringVar(&c.Instances.Network, "sandbox-network", c.Instances.Network, "what internetAccess gives: none (loopback only) or bridge (NAT with an egress policy; linux sandbox) (default none) [OPENFC_SANDBOX_NETWORK]")
 	fs.StringSliceVar(&c.Instances.EgressAllow, "sandbox-egress-allow", c.Instances.EgressAllow, "`CIDR`s bridge-mode instances may reach despite the egress policy (private ranges, link-local, the host) [OPENFC_SANDBOX_EGRESS_ALLOW]")

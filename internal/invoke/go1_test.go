@@ -2,12 +2,17 @@ package invoke_test
 
 import (
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openfc/openfc/internal/fc"
 	"github.com/openfc/openfc/internal/testenv"
@@ -60,4 +65,42 @@ func TestInvokeGo1(t *testing.T) {
 	if got.body != "go1 again calls=1 init=yes env=hi deadline=true" || got.header.Get("X-Openfc-Cold-Start") != "true" {
 		t.Errorf("call after the crash = %q cold=%s; want a new instance", got.body, got.header.Get("X-Openfc-Cold-Start"))
 	}
+
+	// Once a go1 function has started, the node keeps sandboxes of go1's
+	// memory size prepared (deferred instances, no program yet): a new go1
+	// function's cold start takes one and runs the shim and its own
+	// executable there, with its own environment.
+	testenv.Eventually(t, time.Minute, func() error {
+		if p := prestarted(t, n.URL); p != 2 {
+			return fmt.Errorf("%v instances prepared, want 2", p)
+		}
+		return nil
+	})
+	createFunction(t, c, "demo", fc.Function{FunctionName: "go-second", Runtime: "go1", Handler: "main", Initializer: "main.init",
+		EnvironmentVariables: map[string]string{"GREETING": "deferred"}}, map[string]string{"main!": string(data)})
+	got = invoke(t, c, "demo", "", "go-second", "first", nil)
+	if got.body != "go1 first calls=1 init=yes env=deferred deadline=true" || got.header.Get("X-Openfc-Cold-Start") != "true" {
+		t.Errorf("first call of a second go1 function = %d %q cold=%s", got.status, got.body, got.header.Get("X-Openfc-Cold-Start"))
+	}
+}
+
+// prestarted reads the node's pre-started (generic or deferred) instances
+// from its /metrics.
+func prestarted(t *testing.T, url string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^openfc_instances_prestarted (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no openfc_instances_prestarted in /metrics")
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
 }

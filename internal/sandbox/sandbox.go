@@ -118,6 +118,34 @@ type Spec struct {
 	// Wait returns only after all output has been written.
 	Stdout io.Writer
 	Stderr io.Writer
+
+	// Deferred starts the sandbox without its program: namespaces, limits
+	// and mounts are set up, and the instance waits until Exec (of the
+	// Execer the instance then is) names the program; Path, Args, Env and
+	// Dir must be empty. Until Exec, Dial fails, and Stop ends the instance
+	// at once. A driver that cannot defer returns
+	// ErrUnsupported.
+	Deferred bool
+}
+
+// Program is what a deferred instance runs (see Spec.Deferred); its fields
+// mean what Spec's of the same names do.
+type Program struct {
+	Path string
+	Args []string
+	Env  []string
+	Dir  string
+}
+
+// Execer is implemented by the instances of drivers that can defer their
+// program (Spec.Deferred).
+type Execer interface {
+	// Exec starts p in an instance started with Spec.Deferred, with every
+	// restriction of the sandbox applied to it, and returns once p has been
+	// exec'ed, as Driver.Start does. It may be called once; it fails on an
+	// instance that was not deferred or has ended. If p cannot be started
+	// the instance ends.
+	Exec(ctx context.Context, p Program) error
 }
 
 // Exit is how an instance ended.
@@ -197,11 +225,12 @@ func (s *Spec) Check() error {
 	if !idPattern.MatchString(s.ID) || s.ID == "." || s.ID == ".." {
 		errs = append(errs, fmt.Errorf("id %q does not match [A-Za-z0-9_.-]{1,64}", s.ID))
 	}
-	if s.Path == "" {
-		errs = append(errs, errors.New("path is empty"))
-	}
-	if s.Dir != "" && !filepath.IsAbs(s.Dir) {
-		errs = append(errs, fmt.Errorf("dir %q is not absolute", s.Dir))
+	if s.Deferred {
+		if s.Path != "" || len(s.Args) > 0 || len(s.Env) > 0 || s.Dir != "" {
+			errs = append(errs, errors.New("a deferred spec names no program: path, args, env and dir come with Exec"))
+		}
+	} else {
+		errs = append(errs, checkProgram(Program{Path: s.Path, Dir: s.Dir})...)
 	}
 	for _, m := range s.Mounts {
 		if !filepath.IsAbs(m.Source) || !filepath.IsAbs(m.Target) {
@@ -233,6 +262,26 @@ func (s *Spec) Check() error {
 		return fmt.Errorf("%w: %w", ErrInvalidSpec, errors.Join(errs...))
 	}
 	return nil
+}
+
+// Check reports the first problem of a Program, wrapping ErrInvalidSpec, or
+// nil.
+func (p *Program) Check() error {
+	if errs := checkProgram(*p); len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidSpec, errors.Join(errs...))
+	}
+	return nil
+}
+
+func checkProgram(p Program) []error {
+	var errs []error
+	if p.Path == "" {
+		errs = append(errs, errors.New("path is empty"))
+	}
+	if p.Dir != "" && !filepath.IsAbs(p.Dir) {
+		errs = append(errs, fmt.Errorf("dir %q is not absolute", p.Dir))
+	}
+	return errs
 }
 
 // SplitAddr splits an Instance.Addr into a network for net.Dial ("unix",

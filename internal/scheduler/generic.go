@@ -3,13 +3,16 @@ package scheduler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/openfc/openfc/internal/runtimes"
+	"github.com/openfc/openfc/internal/sandbox"
 )
 
 // Pre-started generic instances (ARCHITECTURE.md §3, cold start fast
@@ -18,14 +21,31 @@ import (
 // already running (the interpreter started, the bootstrap imported and
 // listening). A cold start then only links the function's code into the
 // instance's /code, sends it the function's environment (POST /specialize)
-// and makes the first call. Functions with layers, and custom and go1
-// runtimes, whose program is the user's, start the ordinary way.
+// and makes the first call.
+//
+// Custom and go1 runtimes run the user's program (or a shim that starts
+// it), so nothing of the runtime can run ahead; their stock holds
+// deferred instances instead (sandbox.Spec.Deferred): sandbox, cgroup,
+// mounts and network set up, the init waiting for its program. A cold
+// start links the code into the instance's /code and execs the runtime
+// with the function's arguments and environment (sandbox.Execer).
+// Functions with layers, and custom functions on another port than FC's
+// default, start the ordinary way.
 
-// stock holds one key's ready generic instances.
+// stock holds one key's ready generic or deferred instances.
 type stock struct {
 	ready    []*Instance
 	starting int
 }
+
+// startMode is how startInstance starts an instance.
+type startMode int
+
+const (
+	modeFunction startMode = iota // the function's runtime, ready to serve
+	modeGeneric                   // a runtime's bootstrap, ready to be specialised
+	modeDeferred                  // a sandbox waiting for its program (sandbox.Execer)
+)
 
 func genericKey(rt runtimes.Runtime, memoryBytes int64, bridged bool) string {
 	k := string(rt.Kind) + "/" + strconv.FormatInt(memoryBytes, 10)
@@ -35,16 +55,30 @@ func genericKey(rt runtimes.Runtime, memoryBytes int64, bridged bool) string {
 	return k
 }
 
-// canPrestart reports whether spec's instances can come from the stock.
-func canPrestart(rt runtimes.Runtime, spec *Spec) bool {
-	return (rt.Kind == runtimes.KindPython || rt.Kind == runtimes.KindNodejs) && len(spec.LayerSHA256s) == 0
+// prestartMode returns how spec's instances can be started ahead, or
+// modeFunction when they cannot.
+func (s *Scheduler) prestartMode(rt runtimes.Runtime, spec *Spec) startMode {
+	if s.prewarm <= 0 || len(spec.LayerSHA256s) > 0 {
+		return modeFunction
+	}
+	switch rt.Kind {
+	case runtimes.KindPython, runtimes.KindNodejs:
+		return modeGeneric
+	case runtimes.KindCustom, runtimes.KindGo:
+		// The port is fixed when the sandbox starts (its address).
+		if s.noDefer.Load() || (rt.Listen == runtimes.ListenTCP && spec.CAPort != 0 && spec.CAPort != runtimes.CustomPort) {
+			return modeFunction
+		}
+		return modeDeferred
+	}
+	return modeFunction
 }
 
 // takeGeneric returns a ready generic instance for spec, or nil. The
 // caller refills the stock (refillFor) once its own start is done, so the
 // refill does not compete with it for the CPU.
 func (s *Scheduler) takeGeneric(spec *Spec, rt runtimes.Runtime) *Instance {
-	if s.prewarm <= 0 || !canPrestart(rt, spec) {
+	if s.prestartMode(rt, spec) == modeFunction {
 		return nil
 	}
 	key := genericKey(rt, spec.MemoryBytes, s.bridged(spec))
@@ -71,14 +105,15 @@ func (s *Scheduler) takeGeneric(spec *Spec, rt runtimes.Runtime) *Instance {
 
 // refillFor refills the stock spec's instances come from.
 func (s *Scheduler) refillFor(spec *Spec, rt runtimes.Runtime) {
-	if s.prewarm > 0 && canPrestart(rt, spec) {
+	if mode := s.prestartMode(rt, spec); mode != modeFunction {
 		bridged := s.bridged(spec)
-		s.refill(genericKey(rt, spec.MemoryBytes, bridged), rt, spec.MemoryBytes, bridged)
+		s.refill(genericKey(rt, spec.MemoryBytes, bridged), rt, spec.MemoryBytes, bridged, mode)
 	}
 }
 
-// refill starts generic instances until the key's stock is full.
-func (s *Scheduler) refill(key string, rt runtimes.Runtime, memoryBytes int64, bridged bool) {
+// refill starts generic or deferred instances until the key's stock is
+// full.
+func (s *Scheduler) refill(key string, rt runtimes.Runtime, memoryBytes int64, bridged bool, mode startMode) {
 	s.mu.Lock()
 	st := s.stocks[key]
 	if s.closed || st == nil || len(st.ready)+st.starting >= s.prewarm {
@@ -96,26 +131,33 @@ func (s *Scheduler) refill(key string, rt runtimes.Runtime, memoryBytes int64, b
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		spec := &Spec{Runtime: rt.Name, MemoryBytes: memoryBytes, Concurrency: 100, InternetAccess: bridged}
-		inst, err := s.startInstance(ctx, spec, true)
+		inst, err := s.startInstance(ctx, spec, mode)
 		s.mu.Lock()
 		st.starting--
 		if err != nil || s.closed {
 			s.used -= memoryBytes
 			s.mu.Unlock()
-			if err != nil {
+			switch {
+			case mode == modeDeferred && errors.Is(err, sandbox.ErrUnsupported):
+				// The sandbox driver (process) cannot defer: such
+				// functions start the ordinary way from now on.
+				if s.noDefer.CompareAndSwap(false, true) {
+					s.logger.Info("the sandbox driver cannot prepare instances ahead; custom and go1 functions start without", "err", err)
+				}
+			case err != nil:
 				s.logger.Warn("pre-starting an instance failed", "runtime", rt.Name, "err", err)
-			} else {
+			default:
 				stopQuietly(inst)
 			}
 			return
 		}
 		st.ready = append(st.ready, inst)
 		s.mu.Unlock()
-		s.refill(key, rt, memoryBytes, bridged)
+		s.refill(key, rt, memoryBytes, bridged, mode)
 	})
 }
 
-// specialise makes a generic instance an instance of spec.
+// specialise makes a generic or deferred instance an instance of spec.
 func (s *Scheduler) specialise(ctx context.Context, inst *Instance, spec *Spec, rt runtimes.Runtime) error {
 	src, err := s.blobs.Unpack(ctx, spec.CodeSHA256)
 	if err != nil {
@@ -123,6 +165,9 @@ func (s *Scheduler) specialise(ctx context.Context, inst *Instance, spec *Spec, 
 	}
 	if err := linkTree(src, inst.codeDir); err != nil {
 		return fmt.Errorf("place code: %w", err)
+	}
+	if inst.deferred {
+		return s.execDeferred(ctx, inst, spec, rt)
 	}
 	cmd, err := rt.Command(runtimes.CommandOptions{Interpreters: s.interpreters, Socket: "/run/openfc/invoke.sock",
 		Handler: spec.Handler, InstanceConcurrency: spec.Concurrency})
@@ -150,6 +195,33 @@ func (s *Scheduler) specialise(ctx context.Context, inst *Instance, spec *Spec, 
 	}
 	inst.spec = spec
 	inst.logSpec.Store(spec)
+	return nil
+}
+
+// execDeferred starts spec's runtime in a deferred instance whose /code
+// holds spec's code, and waits until it is ready.
+func (s *Scheduler) execDeferred(ctx context.Context, inst *Instance, spec *Spec, rt runtimes.Runtime) error {
+	ex, ok := inst.sb.(sandbox.Execer)
+	if !ok {
+		return fmt.Errorf("instance %s: the sandbox cannot exec a deferred program", inst.id)
+	}
+	args, env, err := s.program(spec, rt, inst.id)
+	if err != nil {
+		return err
+	}
+	// Attribute the runtime's output to the function from its first line.
+	inst.spec = spec
+	inst.logSpec.Store(spec)
+	t0 := time.Now()
+	if err := ex.Exec(ctx, sandbox.Program{Path: args[0], Args: args, Env: env}); err != nil {
+		return fmt.Errorf("start runtime: %w", err)
+	}
+	t1 := time.Now()
+	if err := s.waitReady(ctx, inst, rt, runtimeSocket); err != nil {
+		return err
+	}
+	s.logger.LogAttrs(ctx, slog.LevelDebug, "instance started", slog.String("instance", inst.id), slog.String("runtime", spec.Runtime),
+		slog.Bool("deferred", true), slog.Duration("exec", t1.Sub(t0)), slog.Duration("ready", time.Since(t1)))
 	return nil
 }
 

@@ -27,7 +27,7 @@ type Instance struct {
 	// logSpec is what the output sink attributes lines to; it changes once,
 	// when a generic instance is specialised, while output flows.
 	logSpec atomic.Pointer[Spec]
-	codeDir string // the instance's own /code folder (generic instances)
+	codeDir string // the instance's own /code folder (generic and deferred instances)
 	sb      sandbox.Instance
 	client  *http.Client
 	tr      *transport
@@ -41,6 +41,10 @@ type Instance struct {
 	initialized atomic.Bool
 
 	released atomic.Bool // memory given back to the budget
+
+	// deferred reports whether the sandbox started without its program,
+	// which specialise starts (modeDeferred).
+	deferred bool
 }
 
 // ID returns the instance ID.
@@ -128,18 +132,24 @@ func newInstanceID() string {
 	return fmt.Sprintf("c-%x-%d", time.Now().UnixNano()&0xffffffffff, instanceSeq.Add(1))
 }
 
+// runtimeSocket is where runtimes that listen on a Unix socket do, inside
+// the instance.
+const runtimeSocket = sandbox.SocketMount + "/" + sandbox.SocketName
+
 // startInstance starts an instance of spec; the budget is reserved by the
-// caller. A generic instance (generic true) runs the runtime's bootstrap
+// caller. A generic instance (modeGeneric) runs the runtime's bootstrap
 // with an empty /code of its own and no function environment, ready to be
-// specialised for any function of that runtime and memory size.
-func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool) (*Instance, error) {
+// specialised for any function of that runtime and memory size; a
+// deferred one (modeDeferred) runs nothing yet: its sandbox waits for the
+// program specialise gives it.
+func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, mode startMode) (*Instance, error) {
 	rt, ok := runtimes.Lookup(spec.Runtime)
 	if !ok {
 		return nil, fmt.Errorf("runtime %q is not available on this node", spec.Runtime)
 	}
 	id := newInstanceID()
 	var codeDir, ownCode string
-	if generic {
+	if mode != modeFunction {
 		ownCode = filepath.Join(s.codeWorkDir, id)
 		if err := os.MkdirAll(ownCode, 0o755); err != nil {
 			return nil, fmt.Errorf("instance code folder: %w", err)
@@ -155,7 +165,7 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("instance folder: %w", err)
 	}
-	inst := &Instance{id: id, spec: spec, dir: dir, codeDir: ownCode, done: make(chan struct{})}
+	inst := &Instance{id: id, spec: spec, dir: dir, codeDir: ownCode, deferred: mode == modeDeferred, done: make(chan struct{})}
 	inst.logSpec.Store(spec)
 	inst.router = fnlog.NewRouter(s.logSink(inst))
 	ok = false
@@ -182,24 +192,8 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 		}
 		mounts = append(mounts, sandbox.Mount{Source: opt, Target: "/opt"})
 	}
-	socket := sandbox.SocketMount + "/" + sandbox.SocketName
-	cmd, err := rt.Command(runtimes.CommandOptions{
-		Interpreters: s.interpreters, Socket: socket, Handler: spec.Handler,
-		InstanceConcurrency: spec.Concurrency, RuntimeAPI: "127.0.0.1:9001",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("runtime command: %w", err)
-	}
-	if len(spec.CustomCommand) > 0 && rt.Kind == runtimes.KindCustom {
-		cmd.Args = spec.CustomCommand
-	}
-	env := s.environment(spec, rt, id, cmd.Env)
-	if generic {
-		env = baseEnvironment(cmd.Env)
-	}
 	sspec := sandbox.Spec{
-		ID: id, Path: cmd.Args[0], Args: cmd.Args, Env: env,
-		CodeDir: codeDir, Mounts: mounts,
+		ID: id, CodeDir: codeDir, Mounts: mounts,
 		MemoryBytes: spec.MemoryBytes, CPUShares: cpuShares(spec.MemoryBytes),
 		SocketDir: dir,
 		Stdout:    inst.router.Writer("stdout"), Stderr: inst.router.Writer("stderr"),
@@ -214,6 +208,22 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 		}
 		sspec.ListenAddr = "0.0.0.0:" + strconv.Itoa(port)
 	}
+	switch mode {
+	case modeDeferred:
+		sspec.Deferred = true
+	case modeGeneric:
+		cmd, err := rt.Command(runtimes.CommandOptions{Interpreters: s.interpreters, Socket: runtimeSocket})
+		if err != nil {
+			return nil, fmt.Errorf("runtime command: %w", err)
+		}
+		sspec.Path, sspec.Args, sspec.Env = cmd.Args[0], cmd.Args, baseEnvironment(cmd.Env)
+	default:
+		args, env, err := s.program(spec, rt, id)
+		if err != nil {
+			return nil, err
+		}
+		sspec.Path, sspec.Args, sspec.Env = args[0], args, env
+	}
 	t0 := time.Now()
 	sb, err := s.driver.Start(ctx, sspec)
 	if err != nil {
@@ -227,16 +237,35 @@ func (s *Scheduler) startInstance(ctx context.Context, spec *Spec, generic bool)
 	}()
 	inst.tr = &transport{dial: sb.Dial}
 	inst.client = &http.Client{Transport: inst.tr}
-	if err := s.waitReady(ctx, inst, rt, socket); err != nil {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		sb.Stop(stopCtx)
-		return nil, err
+	if mode != modeDeferred {
+		if err := s.waitReady(ctx, inst, rt, runtimeSocket); err != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			sb.Stop(stopCtx)
+			return nil, err
+		}
 	}
 	ok = true
 	s.logger.LogAttrs(ctx, slog.LevelDebug, "instance started", slog.String("instance", id), slog.String("runtime", spec.Runtime),
-		slog.Bool("generic", generic), slog.Duration("sandbox", t1.Sub(t0)), slog.Duration("ready", time.Since(t1)))
+		slog.Bool("generic", mode == modeGeneric), slog.Bool("deferred", mode == modeDeferred),
+		slog.Duration("sandbox", t1.Sub(t0)), slog.Duration("ready", time.Since(t1)))
 	return inst, nil
+}
+
+// program returns the arguments (program first) and environment of
+// spec's runtime in instance id.
+func (s *Scheduler) program(spec *Spec, rt runtimes.Runtime, id string) (args, env []string, err error) {
+	cmd, err := rt.Command(runtimes.CommandOptions{
+		Interpreters: s.interpreters, Socket: runtimeSocket, Handler: spec.Handler,
+		InstanceConcurrency: spec.Concurrency, RuntimeAPI: "127.0.0.1:9001",
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("runtime command: %w", err)
+	}
+	if len(spec.CustomCommand) > 0 && rt.Kind == runtimes.KindCustom {
+		cmd.Args = spec.CustomCommand
+	}
+	return cmd.Args, s.environment(spec, rt, id, cmd.Env), nil
 }
 
 // bridged reports whether spec's instances get a network of their own:

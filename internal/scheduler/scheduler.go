@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,8 +44,9 @@ type Options struct {
 	MaxLifetime time.Duration
 	// QueueTimeout is how long a call waits for a busy function's slot.
 	QueueTimeout time.Duration
-	// Prewarm is how many generic instances to keep ready per runtime and
-	// memory size in use; 0 means 2, negative disables them.
+	// Prewarm is how many generic (python, nodejs) or deferred (custom,
+	// go1) instances to keep ready per runtime kind, memory size and
+	// network mode in use; 0 means 2, negative disables them.
 	Prewarm int
 	// CPULimit, when true, caps every instance at one CPU per 2 GB of
 	// memory (CFS quota) once it is ready; drivers without caps ignore it.
@@ -91,6 +93,7 @@ type Scheduler struct {
 	codeWorkDir string
 	network     string
 	bg          sync.WaitGroup // refills
+	noDefer     atomic.Bool    // the driver cannot start deferred instances
 	startFails  prometheus.Counter
 	cpuLimit    bool
 
@@ -182,7 +185,7 @@ func New(opts Options) (*Scheduler, error) {
 				stat(func(s Stats) float64 { return float64(s.Busy) })),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instance_slots_used", Help: "Concurrency slots taken."},
 				stat(func(s Stats) float64 { return float64(s.InFlight) })),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instances_prestarted", Help: "Pre-started generic instances ready."},
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instances_prestarted", Help: "Pre-started generic and deferred instances ready."},
 				stat(func(s Stats) float64 { return float64(s.Generic) })),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "openfc_instance_memory_bytes", Help: "Memory reserved by instances, against the node's budget."},
 				stat(func(s Stats) float64 { return float64(s.MemoryBytes) })),
@@ -347,7 +350,7 @@ func (s *Scheduler) start(ctx context.Context, spec *Spec) (*Instance, error) {
 	if err := s.reserve(spec, spec.MemoryBytes); err != nil {
 		return nil, err
 	}
-	inst, err := s.startInstance(ctx, spec, false)
+	inst, err := s.startInstance(ctx, spec, modeFunction)
 	if err != nil {
 		s.startFails.Inc()
 		s.unreserve(spec.MemoryBytes)

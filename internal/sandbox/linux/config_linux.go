@@ -28,9 +28,11 @@ const (
 	recUserns   = 'Y' // rootless: the init is in a user namespace of its own
 	recControl  = 'C' // serve TCP sockets of the instance's network on fd 7
 	recNproc    = 'N' // u32: RLIMIT_NPROC of the instance (rootless)
+	recDeferred = 'Z' // set up, report repSetUp, read the program's records on fd 8
 
 	repError   = 'E' // set-up failed: message
 	repRunning = 'R' // the runtime has been exec'ed
+	repSetUp   = 'S' // deferred: set up, waiting for the program on fd 8
 	repExit    = 'X' // the runtime's wait status, int32
 )
 
@@ -91,6 +93,47 @@ type initConfig struct {
 	userns   bool   // rootless: this init is in a user namespace of its own
 	control  bool   // this init serves sockets on fd 7 (rootless Dial)
 	nproc    uint32 // RLIMIT_NPROC, 0 for none (rootless)
+	deferred bool   // this init waits for its program (encodeProgram) on fd 8
+}
+
+// records writes the init's framed records.
+type records struct {
+	b   bytes.Buffer
+	bad []string // strings holding a NUL byte
+}
+
+func (r *records) rec(kind byte, data []byte) {
+	r.b.WriteByte(kind)
+	_ = binary.Write(&r.b, binary.NativeEndian, uint32(len(data))) // a bytes.Buffer does not fail
+	r.b.Write(data)
+}
+
+func (r *records) str(kind byte, s string) {
+	if strings.IndexByte(s, 0) >= 0 {
+		r.bad = append(r.bad, strconv.Quote(s))
+	}
+	r.rec(kind, append([]byte(s), 0))
+}
+
+// encodeProgram encodes what a deferred init runs: only its path,
+// arguments, environment and working directory.
+func encodeProgram(path string, args, env []string, dir string) ([]byte, error) {
+	var r records
+	r.str(recPath, path)
+	r.str(recDir, dir)
+	for _, a := range args {
+		r.str(recArg, a)
+	}
+	for _, e := range env {
+		r.str(recEnv, e)
+	}
+	if len(r.bad) > 0 {
+		return nil, fmt.Errorf("encode program: NUL byte in %s", strings.Join(r.bad, ", "))
+	}
+	if len(args) > 4000 || len(env) > 4000 {
+		return nil, fmt.Errorf("encode program: more than 4000 arguments or variables")
+	}
+	return r.b.Bytes(), nil
 }
 
 func (c *initConfig) encode() ([]byte, error) {
@@ -131,6 +174,9 @@ func (c *initConfig) encode() ([]byte, error) {
 	}
 	if c.control {
 		rec(recControl, nil)
+	}
+	if c.deferred {
+		rec(recDeferred, nil)
 	}
 	if c.hostname != "" {
 		str(recHostname, c.hostname)

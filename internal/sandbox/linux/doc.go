@@ -41,6 +41,11 @@
 //   - joins a network namespace the driver made ahead of demand (a pool of
 //     8, loopback up: creating one costs milliseconds, more while the
 //     kernel tears down those of stopped instances) and sets the hostname;
+//   - for a deferred Spec (Spec.Deferred: Start returns here, the program
+//     comes with Exec), reports "set up" and blocks reading the program's
+//     path, arguments, environment and folder from a second pipe (fd 8),
+//     which Exec writes; nothing of the instance runs meanwhile, and Stop
+//     SIGKILLs an init still waiting (it has no SIGTERM handler);
 //   - forks the runtime, which drops the capability bounding, ambient and
 //     inheritable sets, becomes Options.UID/GID (clearing the rest), sets
 //     no_new_privs, installs the seccomp filter and execs Spec.Path;

@@ -466,7 +466,7 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		}
 	}
 	args := spec.Args
-	if len(args) == 0 {
+	if len(args) == 0 && !spec.Deferred {
 		args = []string{spec.Path}
 	}
 	cfg := initConfig{
@@ -486,6 +486,7 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		gid:      d.gid,
 		ops:      ops,
 		useTmpl:  tmpl != nil,
+		deferred: spec.Deferred,
 	}
 	config, err := cfg.encode()
 	if err != nil {
@@ -497,11 +498,13 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 		return nil, err
 	}
 	in := &instance{
-		d:    d,
-		id:   spec.ID,
-		cg:   cg,
-		done: make(chan struct{}),
-		log:  d.log.With("instance", spec.ID),
+		d:       d,
+		id:      spec.ID,
+		cg:      cg,
+		done:    make(chan struct{}),
+		reports: make(chan report, 2),
+		log:     d.log.With("instance", spec.ID),
+		dir:     spec.Dir,
 	}
 	switch {
 	case spec.ListenAddr != "":
@@ -548,7 +551,8 @@ func (d *Driver) start(ctx context.Context, spec *sandbox.Spec) (*instance, erro
 	return in, nil
 }
 
-// launch starts the init and waits until it has exec'ed the runtime.
+// launch starts the init and waits until it has exec'ed the runtime, or,
+// for a deferred instance, until it has set up the sandbox.
 func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byte, tmpl *os.File) error {
 	d := in.d
 	cfgR, cfgW, err := os.Pipe()
@@ -589,6 +593,21 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 			extra = append(extra, initEnd)
 		}
 	}
+	if spec.Deferred {
+		// fd 8: the program, written by Exec.
+		progR, progW, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer progR.Close()
+		for len(extra) < 5 {
+			extra = append(extra, nil)
+		}
+		extra = append(extra, progR)
+		in.mu.Lock()
+		in.progW = progW
+		in.mu.Unlock()
+	}
 	if fd := in.cg.intoFD(); fd >= 0 {
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
@@ -604,6 +623,7 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 	if err := cmd.Start(); err != nil {
 		repR.Close()
 		in.closeControl()
+		in.closeProgram()
 		if d.rootless && errors.Is(err, syscall.EPERM) {
 			if why := UserNamespacesAllowed(); why != nil {
 				err = fmt.Errorf("%w (%w)", err, why)
@@ -615,8 +635,7 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 	in.pid = cmd.Process.Pid
 	cfgR.Close()
 	repW.Close()
-	reports := make(chan report, 1)
-	go in.supervise(repR, reports)
+	go in.supervise(repR)
 
 	fail := func(err error) error {
 		_ = syscall.Kill(in.pid, syscall.SIGKILL) // it may have died already
@@ -632,37 +651,66 @@ func (in *instance) launch(ctx context.Context, spec *sandbox.Spec, config []byt
 		return fail(fmt.Errorf("write init config: %w", err))
 	}
 	cfgW.Close()
+	want := byte(repRunning)
+	if spec.Deferred {
+		want = repSetUp
+	}
+	if err := in.await(ctx, want); err != nil {
+		return fail(err)
+	}
+	in.log.Debug("instance started", "pid", in.pid, "deferred", spec.Deferred)
+	return nil
+}
+
+// await waits for the init's next report, which must be of kind want
+// (repSetUp or repRunning); running records that the runtime runs.
+func (in *instance) await(ctx context.Context, want byte) error {
 	select {
-	case r := <-reports:
-		if r.kind == repRunning {
-			in.log.Debug("instance started", "pid", in.pid)
+	case r := <-in.reports:
+		if r.kind == want {
+			if want == repRunning {
+				in.running.Store(true)
+			}
 			return nil
 		}
-		return fail(r.err)
+		if r.err == nil {
+			r.err = fmt.Errorf("init: unexpected report %q", r.kind)
+		}
+		return r.err
 	case <-ctx.Done():
-		return fail(ctx.Err())
+		return ctx.Err()
 	}
 }
 
-// report is the first thing the init says: running, or why not.
+// report is what the init says before the runtime runs: set up (deferred
+// instances), running, or why not.
 type report struct {
 	kind byte
 	err  error
 }
 
 // supervise reads the init's reports until it exits, then reaps it, reads
-// the OOM count, removes the cgroup and publishes the Exit.
-func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
+// the OOM count, removes the cgroup and publishes the Exit. It sends
+// in.reports at most two reports: repSetUp, then running or why not.
+func (in *instance) supervise(r io.ReadCloser) {
 	defer r.Close()
 	var (
 		status   int32
 		haveExit bool
+		setUp    bool
 		sent     bool
 	)
 	send := func(rep report) {
+		if rep.kind == repSetUp {
+			if !setUp && !sent {
+				setUp = true
+				in.reports <- rep
+			}
+			return
+		}
 		if !sent {
 			sent = true
-			first <- rep
+			in.reports <- rep
 		}
 	}
 	var hdr [5]byte
@@ -676,8 +724,8 @@ func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
 			break
 		}
 		switch hdr[0] {
-		case repRunning:
-			send(report{kind: repRunning})
+		case repRunning, repSetUp:
+			send(report{kind: hdr[0]})
 		case repError:
 			send(report{kind: repError, err: fmt.Errorf("init: %s", data)})
 		case repExit:
@@ -719,6 +767,7 @@ func (in *instance) supervise(r io.ReadCloser, first chan<- report) {
 	in.netns = nil
 	in.nsMu.Unlock()
 	in.closeControl()
+	in.closeProgram()
 	if err := in.cg.remove(); err != nil {
 		// Something outlived the namespace (cannot happen short of a
 		// kernel bug): kill it and try again.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -39,16 +40,24 @@ type instance struct {
 	ctl   *net.UnixConn
 	slot  *vethSlot // bridge mode: netns, veth and address
 
-	done chan struct{} // closed by supervise once exit and cleanupErr are set
+	done    chan struct{} // closed by supervise once exit and cleanupErr are set
+	reports chan report   // from supervise: set up (deferred), then running or why not
+	dir     string        // Spec.Dir with its default: a deferred program's default
 
-	// mu guards stopped, exit and cleanupErr.
+	running atomic.Bool // the runtime has been exec'ed
+
+	// mu guards stopped, progW, exit and cleanupErr.
 	mu         sync.Mutex
 	stopped    bool
+	progW      *os.File // deferred: where Exec writes the program, nil once written
 	exit       sandbox.Exit
 	cleanupErr error
 }
 
-var _ sandbox.Instance = (*instance)(nil)
+var (
+	_ sandbox.Instance = (*instance)(nil)
+	_ sandbox.Execer   = (*instance)(nil)
+)
 
 func (in *instance) ID() string   { return in.id }
 func (in *instance) Addr() string { return in.addr }
@@ -73,9 +82,16 @@ func (in *instance) Stop(ctx context.Context) error {
 	default:
 	}
 	in.stopped = true
+	sig := syscall.SIGTERM
+	if !in.running.Load() {
+		// A deferred instance whose program never ran: nothing to end
+		// gracefully, and its init, waiting with no signal handler, would
+		// ignore SIGTERM.
+		sig = syscall.SIGKILL
+	}
 	in.mu.Unlock()
 	// The pid cannot have been reused: supervise has not reaped the init.
-	_ = syscall.Kill(in.pid, syscall.SIGTERM) // it may be exiting already
+	_ = syscall.Kill(in.pid, sig) // it may be exiting already
 	select {
 	case <-in.done:
 	case <-ctx.Done():
@@ -113,6 +129,11 @@ func (in *instance) Dial(ctx context.Context) (net.Conn, error) {
 	case <-in.done:
 		return nil, fmt.Errorf("dial instance %s: %w", in.id, sandbox.ErrNotRunning)
 	default:
+	}
+	if !in.running.Load() {
+		// A deferred instance before Exec: nothing can listen yet (and a
+		// rootless init, waiting for its program, serves no sockets).
+		return nil, fmt.Errorf("dial instance %s: program not started: %w", in.id, syscall.ECONNREFUSED)
 	}
 	network, address, err := sandbox.SplitAddr(in.addr)
 	if err != nil {
@@ -175,6 +196,68 @@ func (in *instance) Dial(ctx context.Context) (net.Conn, error) {
 		return nil, fmt.Errorf("dial instance %s: %w", in.id, r.err)
 	}
 	return r.c, nil
+}
+
+// Exec starts the program of a deferred instance: see sandbox.Execer. The
+// init applies to it what it applies to any runtime (uid, capabilities,
+// no_new_privs, seccomp); the program's environment is p.Env alone.
+func (in *instance) Exec(ctx context.Context, p sandbox.Program) error {
+	if err := p.Check(); err != nil {
+		return fmt.Errorf("exec in instance %s: %w", in.id, err)
+	}
+	if p.Dir == "" {
+		p.Dir = in.dir
+	}
+	args := p.Args
+	if len(args) == 0 {
+		args = []string{p.Path}
+	}
+	prog, err := encodeProgram(p.Path, args, p.Env, p.Dir)
+	if err != nil {
+		return fmt.Errorf("exec in instance %s: %w", in.id, err)
+	}
+	in.mu.Lock()
+	w := in.progW
+	in.progW = nil
+	in.mu.Unlock()
+	select {
+	case <-in.done:
+		if w != nil {
+			w.Close()
+		}
+		return fmt.Errorf("exec in instance %s: %w", in.id, sandbox.ErrNotRunning)
+	default:
+	}
+	if w == nil {
+		return fmt.Errorf("exec in instance %s: %w: not deferred, or Exec called before", in.id, sandbox.ErrInvalidSpec)
+	}
+	// The init reads until EOF; a pipe holds the program unless it is
+	// huge, and then the init is reading it.
+	_, err = w.Write(prog)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = in.await(ctx, repRunning)
+	}
+	if err != nil {
+		_ = syscall.Kill(in.pid, syscall.SIGKILL) // it may have ended already
+		<-in.done
+		return fmt.Errorf("exec in instance %s: %w", in.id, err)
+	}
+	in.log.Debug("instance program started", "pid", in.pid)
+	return nil
+}
+
+// closeProgram closes the write end of a deferred instance's program pipe,
+// if still open: its init, if waiting, fails and ends.
+func (in *instance) closeProgram() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.progW != nil {
+		in.progW.Close()
+		in.progW = nil
+	}
 }
 
 // closeControl closes the driver's end of a rootless init's control

@@ -37,7 +37,7 @@ const (
 var rootlessMode = os.Getenv(envRootless) != ""
 
 // rootlessTests are run by the unprivileged copy.
-const rootlessTests = "^(TestLinuxConformance|TestEscape.*|TestAbuse.*|TestLinuxMountsAndHostname|TestLinuxRootFS|TestLinuxDuplicateID|TestRootlessNS.*)$"
+const rootlessTests = "^(TestLinuxConformance|TestLinuxDeferred.*|TestEscape.*|TestAbuse.*|TestLinuxMountsAndHostname|TestLinuxRootFS|TestLinuxDuplicateID|TestRootlessNS.*)$"
 
 func skipRootless(t *testing.T, why string) {
 	t.Helper()

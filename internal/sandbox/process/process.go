@@ -60,6 +60,10 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Instance
 	if spec.Network == sandbox.NetworkBridge {
 		return nil, fmt.Errorf("start instance %s: network bridge: %w", spec.ID, sandbox.ErrUnsupported)
 	}
+	if spec.Deferred {
+		// Without a sandbox there is nothing to prepare ahead.
+		return nil, fmt.Errorf("start instance %s: deferred: %w", spec.ID, sandbox.ErrUnsupported)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start instance %s: %w", spec.ID, err)
 	}

@@ -87,6 +87,7 @@ func Run(t *testing.T, d sandbox.Driver, opts Options) {
 	t.Run("start error", s.startError)
 	t.Run("canceled context", s.canceled)
 	t.Run("dial after end", s.dialAfterEnd)
+	t.Run("deferred", s.deferred)
 }
 
 type suite struct {
@@ -487,3 +488,56 @@ func (l *Lines) Rest() []string {
 // C returns the channel lines arrive on, for callers that select or time
 // without a testing.T (benchmarks).
 func (l *Lines) C() <-chan string { return l.c }
+
+// deferred checks a deferred instance (Spec.Deferred), for drivers that
+// can defer: the program named by Exec runs with its own arguments,
+// environment and folder, output flows, and it serves on ListenAddr; an
+// instance never used stops (and is no longer running).
+func (s *suite) deferred(t *testing.T) {
+	spec := sandbox.Spec{CodeDir: s.opts.CodeDir, MemoryBytes: 256 << 20, Deferred: true}
+	stdout, stderr := NewLines(), NewLines()
+	spec.Stdout, spec.Stderr = stdout, stderr
+	in, err := s.d.Start(t.Context(), spec)
+	if errors.Is(err, sandbox.ErrUnsupported) {
+		t.Skipf("the driver cannot defer: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { in.Stop(context.Background()) })
+	ex, ok := in.(sandbox.Execer)
+	if !ok {
+		t.Fatalf("a deferred instance (%T) is no sandbox.Execer", in)
+	}
+	p := sandbox.Program{Path: HelperPath, Args: []string{HelperName, "info", "x"}, Env: []string{"FOO=deferred"}, Dir: "/tmp"}
+	if err := ex.Exec(t.Context(), p); err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	for _, w := range []string{`args=["x"]`, `env=["FOO=deferred"]`, "dir=/tmp"} {
+		if got := stdout.Next(t); got != w {
+			t.Errorf("line = %q, want %q", got, w)
+		}
+	}
+	if e := Wait(t, in); !e.Success() {
+		t.Errorf("Wait = %v, want exit 0", e)
+	}
+	if err := ex.Exec(t.Context(), p); err == nil {
+		t.Error("a second Exec succeeded")
+	}
+
+	unused, err := s.d.Start(t.Context(), sandbox.Spec{CodeDir: s.opts.CodeDir, Deferred: true})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), Patience)
+	defer cancel()
+	if err := unused.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if e := unused.Wait(); !e.Killed {
+		t.Errorf("Wait of an unused deferred instance = %v, want stopped", e)
+	}
+	if err := unused.(sandbox.Execer).Exec(t.Context(), p); !errors.Is(err, sandbox.ErrNotRunning) {
+		t.Errorf("Exec after Stop = %v, want ErrNotRunning", err)
+	}
+}

@@ -15,10 +15,14 @@
 //     (record 'K') does the latter, reports and waits to be killed. Then it
 //     joins the network namespace the driver made ahead (fd 6, record 'W')
 //     or brings up the loopback of its own, and sets the hostname;
-//  3. forks the runtime, which drops every capability, sets no_new_privs,
+//  3. with record 'Z' (a deferred instance, prepared ahead of demand)
+//     reports 'S' and waits for the runtime's own configuration on fd 8,
+//     read until EOF: records 'P', 'A', 'E' and 'D' only, which replace
+//     anything the first configuration said of the runtime;
+//  4. forks the runtime, which drops every capability, sets no_new_privs,
 //     becomes the unprivileged uid/gid, installs the seccomp filter (raw BPF
 //     assembled by the driver) and execs;
-//  4. stays as PID 1: reaps zombies, forwards termination signals to the
+//  5. stays as PID 1: reaps zombies, forwards termination signals to the
 //     runtime and, when the runtime ends, reports its wait status and exits,
 //     which makes the kernel kill everything left in the PID namespace.
 //
@@ -36,7 +40,8 @@
 // caps the instance's processes, counted per user per user namespace.
 //
 // Everything it has to say goes to fd 4 as records [kind u8][len u32][data]:
-// 'E' a set-up error message (then it exits 1), 'R' the runtime has been
+// 'E' a set-up error message (then it exits 1), 'S' set up and waiting
+// for the runtime's configuration (deferred), 'R' the runtime has been
 // exec'ed, 'X' the runtime's raw wait status (int32).
 //
 // Configuration records on fd 3 have the same framing; kinds are listed in
@@ -75,6 +80,7 @@
 #define TEMPLATE_FD 5
 #define NETNS_FD 6
 #define CONTROL_FD 7
+#define DEFER_FD 8
 #define MAX_ITEMS 4096
 
 extern char **environ;
@@ -95,6 +101,7 @@ static int use_template;  // copy the mount namespace open on TEMPLATE_FD
 static int use_netns;     // join the network namespace open on NETNS_FD
 static int userns_mode;   // rootless: in a user namespace of our own
 static int control = -1;  // CONTROL_FD when the driver asks for sockets
+static int deferred;      // wait for the runtime's configuration on DEFER_FD
 static uint32_t nproc;    // RLIMIT_NPROC of the instance, 0 for none
 static uint32_t uid = 65534, gid = 65534;
 static char *ops[MAX_ITEMS];
@@ -154,9 +161,15 @@ static unsigned char *read_all(int fd, size_t *len) {
 }
 
 // parse reads the records; string data is NUL-terminated in place by the
-// driver (every string record ends with a NUL byte).
-static void parse(unsigned char *b, size_t len) {
+// driver (every string record ends with a NUL byte). With program set it
+// reads a deferred runtime's configuration: its records only.
+static void parse(unsigned char *b, size_t len, int program) {
 	size_t i = 0;
+	if (program) {
+		path = NULL;
+		dir = "/";
+		argc_ = envc_ = 0;
+	}
 	while (i < len) {
 		if (len - i < 5) {
 			errno = 0;
@@ -171,6 +184,10 @@ static void parse(unsigned char *b, size_t len) {
 			fail("config: record %c too long", kind);
 		}
 		char *s = (char *)(b + i);
+		if (program && kind != 'P' && kind != 'A' && kind != 'E' && kind != 'D') {
+			errno = 0;
+			fail("config: record %c in a runtime configuration", kind);
+		}
 		switch (kind) {
 		case 'R': root = s; break;
 		case 'H': hostname = s; break;
@@ -185,6 +202,7 @@ static void parse(unsigned char *b, size_t len) {
 		case 'W': use_netns = 1; break;
 		case 'Y': userns_mode = 1; break;
 		case 'C': control = CONTROL_FD; break;
+		case 'Z': deferred = 1; break;
 		case 'N': memcpy(&nproc, s, 4); break;
 		case 'U': memcpy(&uid, s, 4); break;
 		case 'G': memcpy(&gid, s, 4); break;
@@ -201,7 +219,7 @@ static void parse(unsigned char *b, size_t len) {
 		}
 		i += n;
 	}
-	if (!root || (!path && !template_mode)) {
+	if (!root || (!path && !template_mode && !deferred)) {
 		errno = 0;
 		fail("config: root and path are required");
 	}
@@ -418,7 +436,7 @@ int main(void) {
 	unsigned char *cfg = read_all(CONFIG_FD, &len);
 	close(CONFIG_FD);
 	for (int i = 0; i < MAX_ITEMS; i++) op_fds[i] = -1;
-	parse(cfg, len);
+	parse(cfg, len, 0);
 	if (control >= 0 && fcntl(control, F_SETFD, FD_CLOEXEC) < 0) fail("control socket");
 
 	// The driver has placed us in the instance's cgroups: make them our root.
@@ -465,6 +483,19 @@ int main(void) {
 		// The driver opens our mount namespace, then kills us.
 		report('R', "", 0);
 		for (;;) pause();
+	}
+	if (deferred) {
+		// Ready ahead of demand: the runtime comes with the function.
+		// Nothing of the instance runs meanwhile; the driver SIGKILLs an
+		// instance that is never used.
+		report('S', "", 0);
+		unsigned char *prog = read_all(DEFER_FD, &len);
+		close(DEFER_FD);
+		parse(prog, len, 1);
+		if (!path) {
+			errno = 0;
+			fail("config: the runtime's path is required");
+		}
 	}
 
 	sigset_t all;
