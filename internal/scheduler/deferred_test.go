@@ -317,9 +317,8 @@ func TestSchedulerDeferredUnsupportedDriver(t *testing.T) {
 	}
 	spec.CAPort = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	// The runtime's FC_CUSTOM_LISTEN_PORT says 9000 whatever caPort is;
-	// the function's own variables come last.
-	spec.Env = map[string]string{"FC_CUSTOM_LISTEN_PORT": strconv.Itoa(spec.CAPort)}
+	// The runtime listens on $FC_CUSTOM_LISTEN_PORT, which must be the
+	// function's caPort, not the custom runtime's default 9000.
 	if got := e.coldStart(t, spec, "str:b"); got != "str b" {
 		t.Errorf("answer = %q, want str b", got)
 	}

@@ -369,10 +369,14 @@ func (s *Scheduler) environment(spec *Spec, rt runtimes.Runtime, id string, runt
 		"FC_FUNCTION_MEMORY_SIZE="+strconv.FormatInt(spec.MemoryBytes>>20, 10),
 		"FC_QUALIFIER="+q,
 		"FC_INSTANCE_ID="+id,
+	)
+	env = append(env, runtimeEnv...)
+	// After the runtime's own variables, which name its default port
+	// (9000): a custom runtime listens where the function's caPort says.
+	env = append(env,
 		"FC_CUSTOM_LISTEN_PORT="+strconv.Itoa(port),
 		"FC_SERVER_PORT="+strconv.Itoa(port),
 	)
-	env = append(env, runtimeEnv...)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
