@@ -15,9 +15,9 @@
 // size limits set by the broker. Subjects are
 // openfc.logs.<service>.<function>.<bucket>: the bucket is "00" to "1f", a
 // hash of the request ID, or "~" for lines of no request. The publisher
-// collects lines for 50 ms and stores the lines of one bucket as one
+// collects lines for 200 ms and stores the lines of one bucket as one
 // message (JSON lines), so a busy function costs about 33 stored
-// messages per 50 ms however many requests it serves, over a fixed set of
+// messages per 200 ms however many requests it serves, over a fixed set of
 // subjects. Query finds lines by subject filter: one request's lines come
 // from its bucket alone (through the stream's subject index, without a
 // scan), other requests' lines in it skipped by a byte compare before
@@ -25,7 +25,7 @@
 //
 // Order: the lines of one request, and of one instance's stream outside
 // requests, are stored and returned in the order written. Lines of
-// different requests written within the same 50 ms may come grouped by
+// different requests written within the same 200 ms may come grouped by
 // request (or bucket); each line carries the time it was written.
 //
 // Routers and Stores are safe for concurrent use; each has one mutex and
