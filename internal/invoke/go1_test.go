@@ -3,13 +3,10 @@ package invoke_test
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +68,7 @@ func TestInvokeGo1(t *testing.T) {
 	// function's cold start takes one and runs the shim and its own
 	// executable there, with its own environment.
 	testenv.Eventually(t, time.Minute, func() error {
-		if p := prestarted(t, n.URL); p != 2 {
+		if p := testenv.Metric(t, n.URL, "openfc_instances_prestarted"); p != 2 {
 			return fmt.Errorf("%v instances prepared, want 2", p)
 		}
 		return nil
@@ -82,25 +79,4 @@ func TestInvokeGo1(t *testing.T) {
 	if got.body != "go1 first calls=1 init=yes env=deferred deadline=true" || got.header.Get("X-Openfc-Cold-Start") != "true" {
 		t.Errorf("first call of a second go1 function = %d %q cold=%s", got.status, got.body, got.header.Get("X-Openfc-Cold-Start"))
 	}
-}
-
-// prestarted reads the node's pre-started (generic or deferred) instances
-// from its /metrics.
-func prestarted(t *testing.T, url string) float64 {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^openfc_instances_prestarted (\S+)$`).FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no openfc_instances_prestarted in /metrics")
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
 }
