@@ -92,7 +92,7 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request, service, qu
 		return err
 	}
 	inv := queue.Invocation{Service: service, Qualifier: qualifier, Function: function,
-		RequestID: RequestID(r.Context()), Payload: body, Delay: delay,
+		RequestID: RequestID(r.Context()), Fresh: true, Payload: body, Delay: delay,
 		InvocationID: r.Header.Get("X-Fc-Stateful-Async-Invocation-Id")}
 	if v := r.Header.Get("X-Fc-Stateful-Async-Invocation-Enable"); v != "" {
 		on, err := strconv.ParseBool(v)

@@ -155,7 +155,7 @@ func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, service, qualifier,
 			return fc.EntityTooLarge(fc.MaxAsyncPayloadBytes)
 		}
 		if err := h.queue.Enqueue(r.Context(), queue.Invocation{Service: service, Qualifier: qualifier, Function: function,
-			RequestID: h.requestID(r), Payload: body}); err != nil {
+			RequestID: h.requestID(r), Fresh: true, Payload: body}); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusAccepted)
