@@ -122,3 +122,48 @@ func TestInstanceQuotaEvictsIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryBudgetTakesPrestarted: when the memory budget is held by busy
+// instances and a pre-started generic instance, a new function's call
+// stops the pre-started one (it only speeds up cold starts) rather than
+// being throttled.
+func TestMemoryBudgetTakesPrestarted(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := testenv.Platform(t, func(c *config.Config) {
+		c.Instances.Memory = "256MiB"
+		c.Instances.Prewarm = 1
+	})
+	c := n.Client
+	if _, _, err := c.CreateService(t.Context(), &fc.Service{ServiceName: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	createFunction(t, c, "demo", fc.Function{FunctionName: "a", Runtime: "python3", Handler: "index.handler", MemorySize: 128},
+		map[string]string{"index.py": "import time\ndef handler(event, context):\n    if event == b'hold':\n        time.sleep(3)\n    return 'a'\n"})
+	createFunction(t, c, "demo", fc.Function{FunctionName: "js", Runtime: "nodejs20", Handler: "index.handler", MemorySize: 128},
+		map[string]string{"index.js": "exports.handler = (event, context, callback) => callback(null, 'js');\n"})
+	if got := invoke(t, c, "demo", "", "a", "x", nil); got.status != 200 || got.body != "a" {
+		t.Fatalf("invoke a = %d %q", got.status, got.body)
+	}
+	// a's start asked for a python3 instance to be kept ready: with it
+	// the budget (2 x 128 MB) is full.
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if testenv.Metric(t, n.URL, "openfc_instances_prestarted") != 1 {
+			return fmt.Errorf("no pre-started python3 instance ready yet")
+		}
+		return nil
+	})
+	held := make(chan invocation, 1)
+	go func() { held <- invoke(t, c, "demo", "", "a", "hold", nil) }()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if testenv.Metric(t, n.URL, "openfc_instances_busy") != 1 {
+			return fmt.Errorf("a's call has not reached its instance yet")
+		}
+		return nil
+	})
+	if got := invoke(t, c, "demo", "", "js", "x", nil); got.status != 200 || got.body != "js" {
+		t.Errorf("invoke js with the budget held by a busy and a pre-started instance = %d %q, want the pre-started one stopped and success", got.status, got.body)
+	}
+	if h := <-held; h.status != 200 || h.body != "a" {
+		t.Errorf("holding call = %d %q", h.status, h.body)
+	}
+}

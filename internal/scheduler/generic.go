@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -223,6 +224,38 @@ func (s *Scheduler) execDeferred(ctx context.Context, inst *Instance, spec *Spec
 	s.logger.LogAttrs(ctx, slog.LevelDebug, "instance started", slog.String("instance", inst.id), slog.String("runtime", spec.Runtime),
 		slog.Bool("deferred", true), slog.Duration("exec", t1.Sub(t0)), slog.Duration("ready", time.Since(t1)))
 	return nil
+}
+
+// takeStockedLocked takes a ready pre-started instance out of the
+// fullest stock and gives its memory back to the budget, or returns nil
+// when every stock is empty. s.mu must be held.
+func (s *Scheduler) takeStockedLocked() *Instance {
+	var from *stock
+	for _, st := range s.stocks {
+		if len(st.ready) > 0 && (from == nil || len(st.ready) > len(from.ready)) {
+			from = st
+		}
+	}
+	if from == nil {
+		return nil
+	}
+	inst := from.ready[len(from.ready)-1]
+	from.ready = from.ready[:len(from.ready)-1]
+	s.used -= inst.spec.MemoryBytes
+	return inst
+}
+
+// discard stops a pre-started instance that was never given a function
+// and removes its folders.
+func discard(inst *Instance) {
+	stopQuietly(inst)
+	removeDirs(inst)
+}
+
+// removeDirs removes an instance's socket and /code folders.
+func removeDirs(inst *Instance) {
+	os.RemoveAll(inst.dir)
+	os.RemoveAll(inst.codeDir)
 }
 
 func stopQuietly(inst *Instance) {

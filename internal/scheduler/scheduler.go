@@ -378,7 +378,18 @@ func (s *Scheduler) reserve(spec *Spec, mem int64) error {
 			return nil
 		}
 		victim := s.lruIdleLocked(spec.functionKey())
+		var spare *Instance
+		if victim == nil && !fitsMem {
+			spare = s.takeStockedLocked()
+		}
 		s.mu.Unlock()
+		if spare != nil {
+			// Pre-started instances only speed up cold starts: their
+			// memory goes to a function that needs it now.
+			s.logger.Warn("stopped a pre-started instance to make room", "function", spec.functionKey())
+			discard(spare)
+			continue
+		}
 		if victim == nil || !victim.EvictIdle() {
 			if !fitsMem {
 				return fmt.Errorf("%w: the memory budget is used by busy instances", ErrNoCapacity)
@@ -541,7 +552,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	s.bg.Wait()
 	var wg sync.WaitGroup
 	for _, g := range generics {
-		wg.Go(func() { g.sb.Stop(ctx); os.RemoveAll(g.dir); os.RemoveAll(g.codeDir) })
+		wg.Go(func() { g.sb.Stop(ctx); removeDirs(g) })
 	}
 	for _, p := range pools {
 		wg.Go(func() { p.Drain(ctx) })
